@@ -1,0 +1,50 @@
+# The two commands a new user needs are `make demo` and `make test`; every other
+# target is a step they run, and each is safe to run again.
+SHELL := /bin/bash
+VENV := $(CURDIR)/.venv
+export PATH := $(VENV)/bin:$(PATH)
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.collections
+export MOLECULE_NO_LOG := false
+
+.PHONY: setup docker images demo test test-quick clean constraints
+
+$(VENV)/.stamp: requirements.txt constraints.txt scripts/setup_venv.sh scripts/find_python.sh
+	scripts/setup_venv.sh
+	touch $@
+
+.collections/.stamp: $(VENV)/.stamp scripts/install_collections.sh
+	scripts/install_collections.sh
+	touch $@
+
+## setup: project venv with pinned tools, dependency collections (offline), collection link
+setup: $(VENV)/.stamp .collections/.stamp
+
+## docker: use the running Docker engine, or install and start one (Debian/Ubuntu, root)
+docker:
+	scripts/ensure_docker.sh
+
+## images: base and instance images, rebuilt only when their inputs change
+images: docker
+	scripts/build_images.sh
+
+## demo: the main job on the local Docker provider
+demo: setup images
+	scripts/demo.sh
+
+## test: unit, sanity, lint, build+install+doc, every Molecule scenario; a timed summary
+test: setup images
+	scripts/run_tests.sh all
+
+## test-quick: unit, sanity and lint only
+test-quick: setup
+	scripts/run_tests.sh quick
+
+## clean: remove every container, network, volume and image the project made, and nothing else
+clean:
+	scripts/clean.sh
+
+## constraints: re-resolve constraints.txt from requirements.txt
+constraints: $(VENV)/.stamp
+	{ echo "# Full pin set that 'make setup' resolved on $$($(VENV)/bin/python --version); regenerate with 'make constraints'."; \
+	  $(VENV)/bin/pip freeze --exclude-editable | grep -v '^ansible-core=='; } > constraints.txt

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Makes sure a Docker engine answers. An engine that already runs is used as it
+# is and never touched. Otherwise, on Debian/Ubuntu as root, docker.io is
+# installed and dockerd started in the background.
+set -euo pipefail
+if docker info >/dev/null 2>&1; then
+  echo "docker: engine $(docker version --format '{{.Server.Version}}') answers"
+  exit 0
+fi
+if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+  cat >&2 <<'MSG'
+No Docker engine answers, and this machine is not one where it can be set up
+automatically (that needs root and apt-get). Start a Docker engine (for example
+'sudo systemctl start docker'), make sure 'docker info' works for this user,
+then run make again.
+MSG
+  exit 1
+fi
+if ! command -v dockerd >/dev/null 2>&1 || ! command -v debootstrap >/dev/null 2>&1; then
+  echo "docker: installing docker.io and debootstrap"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io debootstrap >/dev/null
+fi
+echo "docker: starting dockerd (log: /var/log/dockerd.log)"
+nohup dockerd >/var/log/dockerd.log 2>&1 &
+for _ in $(seq 1 60); do
+  docker info >/dev/null 2>&1 && { echo "docker: engine started"; exit 0; }
+  sleep 1
+done
+echo "docker: dockerd did not answer within 60 s; see /var/log/dockerd.log" >&2
+exit 1
