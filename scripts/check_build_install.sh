@@ -8,9 +8,10 @@ trap 'rm -rf "$tmp"' EXIT
 ansible-galaxy collection build --force --output-path "$tmp/dist" . >/dev/null
 tarball=$(ls "$tmp"/dist/secure_cloud-iaas-*.tar.gz)
 echo "build: $(basename "$tarball") ($(du -h "$tarball" | cut -f1))"
-# --offline: dependencies come from the collections already installed, never Galaxy.
-ansible-galaxy collection install --offline --no-deps -p "$tmp/collections" "$tarball" >/dev/null
+# The install comes first on the path, so ansible-doc reads it, not the checkout.
 export ANSIBLE_COLLECTIONS_PATH="$tmp/collections:$ANSIBLE_COLLECTIONS_PATH"
+# --offline: dependencies come from the collections already installed, never Galaxy.
+ansible-galaxy collection install --offline --no-deps --force -p "$tmp/collections" "$tarball" >/dev/null
 installed=$tmp/collections/ansible_collections/secure_cloud/iaas
 [ -f "$installed/MANIFEST.json" ] || { echo "build: install did not produce $installed" >&2; exit 1; }
 count=0
@@ -29,8 +30,9 @@ assert doc.get("short_description"), f"{name} has no short_description"
     count=$((count + 1))
   done
 done
-for role in $(ls roles 2>/dev/null); do
-  ansible-doc -t role "secure_cloud.iaas.$role" >/dev/null
+for dir in roles/*/; do
+  [ -d "$dir" ] || continue
+  ansible-doc -t role "secure_cloud.iaas.$(basename "$dir")" >/dev/null
   count=$((count + 1))
 done
 echo "build: installed offline; ansible-doc rendered $count plugins and roles"

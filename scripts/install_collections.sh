@@ -5,25 +5,25 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ANSIBLE_BUNDLE=${ANSIBLE_BUNDLE:-ansible==14.5.0}
-NEEDED="community/docker ansible/posix ansible/utils community/general"
+NEEDED=(community/docker ansible/posix ansible/utils community/general)
 dest=.collections/ansible_collections
 stamp=.collections/.bundle
 if [ "$(cat "$stamp" 2>/dev/null)" != "$ANSIBLE_BUNDLE" ]; then
   mkdir -p .cache/bundle "$dest"
   .venv/bin/python -m pip download -q --disable-pip-version-check --no-deps \
     -d .cache/bundle "$ANSIBLE_BUNDLE"
-  archive=$(ls -t .cache/bundle/ansible-"${ANSIBLE_BUNDLE#ansible==}"*.whl | head -n1)
+  archive=$(find .cache/bundle -name "ansible-${ANSIBLE_BUNDLE#ansible==}-*.whl" | head -n1)
   tmp=$(mktemp -d)
   trap 'rm -rf "$tmp"' EXIT
   # Only the needed collections: the whole bundle is some 100,000 files.
-  .venv/bin/python - "$archive" "$tmp" $NEEDED <<'PY'
+  .venv/bin/python - "$archive" "$tmp" "${NEEDED[@]}" <<'PY'
 import sys, zipfile
 archive, out, *needed = sys.argv[1:]
 prefixes = tuple(f"ansible_collections/{c}/" for c in needed)
 with zipfile.ZipFile(archive) as z:
     z.extractall(out, [n for n in z.namelist() if n.startswith(prefixes)])
 PY
-  for c in $NEEDED; do
+  for c in "${NEEDED[@]}"; do
     rm -rf "${dest:?}/$c"
     mkdir -p "$dest/${c%/*}"
     cp -a "$tmp/ansible_collections/$c" "$dest/$c"

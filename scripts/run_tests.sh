@@ -6,11 +6,12 @@
 #   scripts/run_tests.sh quick   unit, sanity, lint
 #   scripts/run_tests.sh STAGE…  just those (molecule:NAME for one scenario)
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 2
 scenarios() { for d in molecule/*/molecule.yml; do basename "$(dirname "$d")"; done; }
 
 case "${1:-all}" in
-  all) stages=(unit sanity lint build $(scenarios | sed 's/^/molecule:/')) ;;
+  all) mapfile -t molecule_stages < <(scenarios | sed 's/^/molecule:/')
+       stages=(unit sanity lint build "${molecule_stages[@]}") ;;
   quick) stages=(unit sanity lint) ;;
   *) stages=("$@") ;;
 esac
