@@ -3,6 +3,15 @@
 # is and never touched. Otherwise, on Debian/Ubuntu as root, docker.io is
 # installed and dockerd started in the background.
 set -euo pipefail
+# The Docker provider also programs the vlans' bridges with nft from the host.
+if ! command -v nft >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "docker: installing nftables for the vlan guard"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nftables >/dev/null
+  else
+    echo "docker: 'nft' is missing; install nftables (the vip guard needs it) and run again" >&2; exit 1
+  fi
+fi
 if docker info >/dev/null 2>&1; then
   echo "docker: engine $(docker version --format '{{.Server.Version}}') answers"
   exit 0
@@ -16,10 +25,10 @@ then run make again.
 MSG
   exit 1
 fi
-if ! command -v dockerd >/dev/null 2>&1 || ! command -v debootstrap >/dev/null 2>&1; then
-  echo "docker: installing docker.io and debootstrap"
+if ! command -v dockerd >/dev/null 2>&1; then
+  echo "docker: installing docker.io"
   apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io debootstrap >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io >/dev/null
 fi
 echo "docker: starting dockerd (log: /var/log/dockerd.log)"
 nohup dockerd >/var/log/dockerd.log 2>&1 &

@@ -18,7 +18,7 @@ esac
 
 run_stage() {
   case $1 in
-    unit) python -m pytest -q tests/unit ;;
+    unit) PYTHONPATH=$PWD/.collections python -m pytest -q tests/unit ;;
     sanity) scripts/check_sanity.sh ;;
     lint) ansible-lint --profile production --offline ;;
     build) scripts/check_build_install.sh ;;

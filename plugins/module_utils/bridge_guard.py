@@ -1,0 +1,95 @@
+# -*- coding: utf-8 -*-
+# Copyright: secure_cloud maintainers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Anti-spoofing on the vlans' bridges: the network enforces who may hold a vip.
+
+One nftables table of the bridge family on the Docker host, rebuilt whole and
+replaced in one transaction each time ports or vips change, so it is never half
+applied. For every instance port it knows, the guard
+
+* pins the port to the instance's MAC (a guest cannot take another's MAC), and
+* lets a MAC send IP packets and ARP only from the instance's own addresses and
+  the vips it is allowed to hold.
+
+Frames from any source that claim a vip are dropped unless the sending MAC is
+allowed that vip, so an instance off the allow-list that adds the vip to its
+own interface gets no traffic and cannot poison its neighbours' ARP caches.
+
+The host end of a container's veth is renamed by Docker when the container
+restarts; ``sync`` runs after every instance start, and a port the guard does not
+know yet is still held to the MAC rules for vips.
+"""
+
+from __future__ import annotations
+
+import subprocess
+
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.errors import ProviderError
+
+TABLE = "secure_cloud_iaas_guard"
+
+
+def _elements(items):
+    return ", ".join(items) if items else ""
+
+
+def _set(name, type_, items):
+    body = "type %s;" % type_
+    if items:
+        body += " elements = { %s };" % _elements(items)
+    return "  set %s { %s }\n" % (name, body)
+
+
+def render(ports, vip_grants):
+    """The whole nft script for PORTS and VIP_GRANTS.
+
+    ports: list of {"port": host veth name, "mac": "aa:bb:..", "addresses": [ip, ...]}
+    vip_grants: dict vip address -> list of MACs allowed to send from it. The
+      set is host-wide: Docker refuses overlapping subnets between networks, so a
+      vip's address belongs to one bridge only.
+    """
+    ports = sorted(ports, key=lambda p: p["port"])
+    macs = sorted(set(p["mac"] for p in ports))
+    port_mac = ['"%s" . %s' % (p["port"], p["mac"]) for p in ports]
+    src_ok = set()
+    for p in ports:
+        src_ok.update("%s . %s" % (p["mac"], a) for a in p["addresses"])
+    for vip, allowed in vip_grants.items():
+        src_ok.update("%s . %s" % (mac, vip) for mac in allowed)
+    script = "table bridge %s\ndelete table bridge %s\n" % (TABLE, TABLE)
+    script += "table bridge %s {\n" % TABLE
+    script += _set("ports", "ifname", ['"%s"' % p["port"] for p in ports])
+    script += _set("port_mac", "ifname . ether_addr", port_mac)
+    script += _set("guarded_macs", "ether_addr", macs)
+    script += _set("src_ok", "ether_addr . ipv4_addr", sorted(src_ok))
+    script += _set("vips", "ipv4_addr", sorted(vip_grants))
+    script += """  chain guard {
+    iifname @ports iifname . ether saddr != @port_mac drop
+    ether type arp arp saddr ip @vips ether saddr . arp saddr ip != @src_ok drop
+    ether type ip ip saddr @vips ether saddr . ip saddr != @src_ok drop
+    ether type arp ether saddr @guarded_macs ether saddr . arp saddr ip != @src_ok drop
+    ether type ip ether saddr @guarded_macs ether saddr . ip saddr != @src_ok drop
+  }
+  chain forward { type filter hook forward priority 0; policy accept; jump guard; }
+  chain input { type filter hook input priority 0; policy accept; jump guard; }
+}
+"""
+    return script
+
+
+def apply(script):
+    """Load SCRIPT with nft after checking it; the old table stays on any error."""
+    for argv, what in ((["nft", "-c", "-f", "-"], "checking"), (["nft", "-f", "-"], "loading")):
+        try:
+            proc = subprocess.run(argv, input=script, capture_output=True, text=True, timeout=30, check=False)
+        except OSError as exc:
+            raise ProviderError("%s the vlan guard failed: %s" % (what, exc),
+                                fix="install nftables on the Docker host (apt-get install nftables)")
+        if proc.returncode != 0:
+            raise ProviderError("%s the vlan guard failed: %s" % (what, proc.stderr.strip()),
+                                fix="the Docker provider programs the bridges with nft and needs root on the Docker host")
+
+
+def remove():
+    """Drop the guard table (nothing left to guard)."""
+    subprocess.run(["nft", "delete", "table", "bridge", TABLE], capture_output=True, check=False)

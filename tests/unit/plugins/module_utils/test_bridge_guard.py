@@ -1,0 +1,59 @@
+# -*- coding: utf-8 -*-
+# Copyright: secure_cloud maintainers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The vlan guard's nft script: nft itself must accept it, and it must say what we mean."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+
+import pytest
+
+from ansible_collections.secure_cloud.iaas.plugins.module_utils import bridge_guard
+
+A = {"port": "veth1a", "mac": "02:42:0a:00:00:02", "addresses": ["10.0.0.2"]}
+B = {"port": "veth2b", "mac": "02:42:0a:00:00:03", "addresses": ["10.0.0.3", "10.9.0.3"]}
+C = {"port": "veth3c", "mac": "02:42:0a:00:00:04", "addresses": ["10.0.0.4"]}
+
+
+def set_elements(script, name):
+    line = next((ln for ln in script.splitlines() if ln.strip().startswith("set %s {" % name)), None)
+    assert line, "set %s missing" % name
+    match = re.search(r"elements = \{ (.*) \};", line)
+    return set(e.strip() for e in match.group(1).split(",")) if match else set()
+
+
+def test_each_mac_may_send_only_its_own_addresses_and_granted_vips():
+    script = bridge_guard.render([A, B, C], {"10.0.0.200": [A["mac"], B["mac"]]})
+    src_ok = set_elements(script, "src_ok")
+    assert src_ok == {
+        "02:42:0a:00:00:02 . 10.0.0.2", "02:42:0a:00:00:03 . 10.0.0.3", "02:42:0a:00:00:03 . 10.9.0.3",
+        "02:42:0a:00:00:04 . 10.0.0.4",
+        "02:42:0a:00:00:02 . 10.0.0.200", "02:42:0a:00:00:03 . 10.0.0.200",
+    }
+    # C is guarded but holds no grant for the vip.
+    assert "02:42:0a:00:00:04 . 10.0.0.200" not in src_ok
+    assert set_elements(script, "vips") == {"10.0.0.200"}
+    assert set_elements(script, "port_mac") == {'"veth1a" . 02:42:0a:00:00:02', '"veth2b" . 02:42:0a:00:00:03',
+                                                '"veth3c" . 02:42:0a:00:00:04'}
+
+
+def test_render_is_stable_whatever_the_input_order():
+    grants = {"10.0.0.200": [A["mac"]], "10.0.0.201": [B["mac"]]}
+    assert bridge_guard.render([A, B, C], grants) == bridge_guard.render([C, A, B], dict(reversed(list(grants.items()))))
+
+
+def test_replaces_the_table_in_one_transaction():
+    script = bridge_guard.render([A], {})
+    # Declaring then deleting first makes the load work whether or not the table exists.
+    assert script.startswith("table bridge %s\ndelete table bridge %s\n" % ((bridge_guard.TABLE,) * 2))
+
+
+@pytest.mark.skipif(shutil.which("nft") is None, reason="nft is not installed (make docker installs it)")
+@pytest.mark.parametrize("ports,grants", [([], {}), ([A, B, C], {"10.0.0.200": [A["mac"], B["mac"]]})])
+def test_nft_accepts_the_script(ports, grants):
+    proc = subprocess.run(["nft", "-c", "-f", "-"], input=bridge_guard.render(ports, grants),
+                          capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
