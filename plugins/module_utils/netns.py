@@ -71,13 +71,10 @@ def links(pid):
     return result
 
 
-def host_ifname(ifindex):
-    """The host's name for interface IFINDEX (the host end of an instance's veth)."""
+def host_ifnames():
+    """{ifindex: name} of the host's interfaces (the host ends of the instances' veths)."""
     raw = json.loads(_run(["ip", "-j", "link", "show"], "listing host interfaces") or "[]")
-    for link in raw:
-        if link.get("ifindex") == ifindex:
-            return link["ifname"]
-    return None
+    return dict((link["ifindex"], link["ifname"]) for link in raw)
 
 
 def add_address(pid, ifname, address, prefixlen, garp_count=3):

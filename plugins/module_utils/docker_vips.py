@@ -1,0 +1,173 @@
+# -*- coding: utf-8 -*-
+# Copyright: secure_cloud maintainers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Vips on the docker provider (mixed into DockerProvider).
+
+- The reservation (vlan, address, allow-list, last holder set through the API)
+  lives in the state store: Docker has no object for an address nobody owns.
+- The allow-list is enforced by the vlan guard (bridge_guard): an instance's
+  port may send only from its own addresses and the vips it is allowed.
+- Guests may configure their own interfaces, so keepalived inside an allowed
+  instance claims the vip with no API call.
+- A move through the API is make-before-break: the address is added in the new
+  holder's namespace from the host and announced with gratuitous ARP, then
+  removed from the old holder.
+- What a vip reports as its holder is read from the instances' namespaces, not
+  from the store.
+"""
+
+from __future__ import annotations
+
+from ansible_collections.secure_cloud.iaas.plugins.module_utils import bridge_guard, netns
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.errors import IaasError
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.vip import vip_result
+
+KIND = "vip"
+
+
+class DockerVips(object):
+    """Needs from its host class: store, list_instances(), instance_pid(), is_local()."""
+
+    def _require_local(self):
+        if not self.is_local():
+            raise IaasError("vips on the docker provider need the Docker engine on this host: the vlan guard and "
+                            "address moves are made from the host", field="docker_host",
+                            fix="run the task on the Docker host (delegate_to the engine's machine)")
+
+    def _wire(self, instances):
+        """{instance name: {"pid", "links"}} for the running instances (one nsenter each)."""
+        out = {}
+        for inst in instances:
+            if inst.get("state") != "running":
+                continue
+            pid = self.instance_pid(inst["name"])
+            if pid:
+                out[inst["name"]] = dict(pid=pid, links=netns.links(pid))
+        return out
+
+    def _vip_from_record(self, rec, instances, wire):
+        on_vlan = [i["name"] for i in instances if any(n["vlan"] == rec["vlan"] for n in i["networks"])]
+        holders = [name for name in on_vlan if name in wire
+                   and any(rec["address"] in link["addresses"] for link in wire[name]["links"])]
+        allowed_holders = [h for h in holders if h in rec["allowed_instances"]]
+        return vip_result(
+            name=rec["name"], vlan=rec["vlan"], location=rec["location"], address=rec["address"],
+            prefixlen=rec["prefixlen"], allowed_instances=rec["allowed_instances"],
+            holder=allowed_holders[0] if len(allowed_holders) == 1 else None, holders=allowed_holders,
+            unauthorized_holders=[h for h in holders if h not in rec["allowed_instances"]],
+            stored_holder=rec.get("stored_holder"), labels=rec.get("labels"), provider="docker", resource_id=rec["name"],
+        )
+
+    def list_vips(self):
+        records = self.store.list(KIND)
+        if not records:
+            return []
+        self._require_local()
+        instances = self.list_instances()
+        wire = self._wire(instances)
+        return [self._vip_from_record(rec, instances, wire) for rec in records.values()]
+
+    def get_vip(self, name):
+        return next((v for v in self.list_vips() if v["name"] == name), None)
+
+    # -- the guard ---------------------------------------------------------
+    def sync_guard(self):
+        """Rebuild the vlan guard from every running instance and every vip."""
+        if not self.is_local():
+            return
+        instances = self.list_instances()
+        records = self.store.list(KIND)
+        wire = self._wire(instances)
+        ifnames = netns.host_ifnames() if wire else {}
+        ports, mac_of = [], {}
+        for inst in instances:
+            links = dict((link["mac"], link) for link in wire.get(inst["name"], {}).get("links", []))
+            for net in inst["networks"]:
+                mac = (net.get("mac") or "").lower()
+                link = links.get(mac)
+                mac_of[(inst["name"], net["vlan"])] = mac
+                if link and ifnames.get(link["peer_ifindex"]):
+                    ports.append(dict(port=ifnames[link["peer_ifindex"]], mac=mac, addresses=[net["ip"]]))
+        grants = {}
+        for rec in records.values():
+            grants[rec["address"]] = sorted(mac_of[(name, rec["vlan"])] for name in rec["allowed_instances"]
+                                            if mac_of.get((name, rec["vlan"])))
+        if ports or grants:
+            bridge_guard.apply(bridge_guard.render(ports, grants))
+        else:
+            bridge_guard.remove()
+
+    # -- vip lifecycle ---------------------------------------------------------
+    def _move(self, vip, new_holder, holders):
+        """Make before break: the new holder announces the vip, then the others drop it."""
+        if new_holder:
+            iface = self._vlan_interface(new_holder, vip["vlan"])
+            netns.add_address(self._running_pid(new_holder), iface, vip["address"], vip["prefixlen"])
+        for name in holders:
+            if name != new_holder:
+                pid = self.instance_pid(name)
+                if pid:
+                    netns.remove_address(pid, vip["address"])
+
+    def _running_pid(self, name):
+        pid = self.instance_pid(name)
+        if not pid:
+            raise IaasError("instance %s is not running, so it cannot take the vip" % name, field="holder",
+                            fix="start it (secure_cloud.iaas.instance state: running), or pick another holder")
+        return pid
+
+    def _vlan_interface(self, name, vlan):
+        inst = next(i for i in self.list_instances() if i["name"] == name)
+        net = next(n for n in inst["networks"] if n["vlan"] == vlan)
+        mac = (net.get("mac") or "").lower()
+        link = next((link for link in netns.links(self._running_pid(name)) if link["mac"] == mac), None)
+        if link is None:
+            raise IaasError("instance %s has no interface on vlan %s" % (name, vlan), field="holder",
+                            fix="restart the instance so its network is attached again")
+        return link["ifname"]
+
+    def _record(self, vip):
+        return dict((k, vip[k]) for k in ("name", "vlan", "location", "address", "prefixlen",
+                                           "allowed_instances", "stored_holder", "labels"))
+
+    def create_vip(self, spec):
+        self._require_local()
+        with self.store.lock():
+            self.store.put(KIND, spec["name"], self._record(spec))
+            try:
+                self.sync_guard()
+                if spec.get("holder"):
+                    self._move(spec, spec["holder"], [])
+            except Exception:
+                # Nothing half-made: no reservation, no address, the guard as before.
+                self.store.delete(KIND, spec["name"])
+                self.sync_guard()
+                raise
+        return self.get_vip(spec["name"])
+
+    def update_vip(self, current, changes):
+        self._require_local()
+        with self.store.lock():
+            rec = self._record(current)
+            if "holder" in changes:
+                rec["stored_holder"] = changes["holder"]
+            for field in ("allowed_instances", "labels"):
+                if field in changes:
+                    rec[field] = changes[field]
+            # Grant the new holder before it announces; revoke the old ones after they let go.
+            grant = dict(rec, allowed_instances=sorted(set(rec["allowed_instances"]) | set(current["allowed_instances"])))
+            self.store.put(KIND, rec["name"], grant)
+            self.sync_guard()
+            if "holder" in changes:
+                self._move(current, changes["holder"], current["holders"])
+            self.store.put(KIND, rec["name"], rec)
+            self.sync_guard()
+        return self.get_vip(current["name"])
+
+    def delete_vip(self, current):
+        self._require_local()
+        with self.store.lock():
+            # The address leaves every instance of the vlan, allowed or not.
+            self._move(current, None, current["holders"] + current["unauthorized_holders"])
+            self.store.delete(KIND, current["name"])
+            self.sync_guard()
