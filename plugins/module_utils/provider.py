@@ -1,0 +1,166 @@
+# -*- coding: utf-8 -*-
+# Copyright: secure_cloud maintainers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The provider interface every resource module talks to, and provider selection.
+
+A provider turns the abstract resources (vlan, instance; vip and vpn_tunnel
+later) into a platform's objects. It is resource-oriented: for each kind,
+``list_<kind>s``, ``get_<kind>``, ``create_<kind>``, ``update_<kind>`` and
+``delete_<kind>``, taking and returning the plain result dicts that
+``vlan.py`` and ``instance.py`` define. Validation, address allocation and
+planning happen above it, once, for every provider; a provider only carries
+out a fully specified request.
+
+Modules never import a platform SDK: only a provider module does, and only
+``get_provider`` imports a provider module.
+"""
+
+from __future__ import annotations
+
+from ansible.module_utils.basic import env_fallback
+
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.errors import IaasError
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.store import DEFAULT_STATE_DIR, StateStore
+
+PROVIDERS = ("docker",)
+
+# The provider options, shared by every resource module, _info module and the
+# inventory plugin; documented once in the secure_cloud.iaas.provider doc fragment.
+# (option, environment variable) pairs: AnsibleModule reads them through
+# env_fallback, the inventory plugin through its own option doc.
+PROVIDER_ENV = (
+    ("provider", "SECURE_CLOUD_PROVIDER"),
+    ("docker_host", "DOCKER_HOST"),
+    ("docker_timeout", "DOCKER_TIMEOUT"),
+    ("allowed_locations", "SECURE_CLOUD_ALLOWED_LOCATIONS"),
+    ("state_dir", "SECURE_CLOUD_STATE_DIR"),
+)
+
+DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock"
+
+
+def provider_argument_spec():
+    env = dict(PROVIDER_ENV)
+    spec = dict(
+        provider=dict(type="str", default="docker", choices=list(PROVIDERS)),
+        docker_host=dict(type="str", default=DEFAULT_DOCKER_HOST),
+        docker_timeout=dict(type="int", default=60),
+        allowed_locations=dict(type="list", elements="str"),
+        state_dir=dict(type="path", default=DEFAULT_STATE_DIR),
+    )
+    for option, variable in env.items():
+        spec[option]["fallback"] = (env_fallback, [variable])
+    return spec
+
+
+def check_location_allowed(params, location, field="location"):
+    """Data residency: creating anything outside allowed_locations fails."""
+    allowed = [loc.strip() for loc in (params.get("allowed_locations") or []) if loc and loc.strip()]
+    if allowed and location not in allowed:
+        raise IaasError("location %r is outside allowed_locations %s: the data-residency policy refuses it"
+                        % (location, allowed), field=field,
+                        fix="pick one of %s, or change the policy (allowed_locations / SECURE_CLOUD_ALLOWED_LOCATIONS)"
+                        % ", ".join(allowed))
+
+
+class Provider(object):
+    """Abstract provider. Every method raises IaasError on failure.
+
+    Result dicts follow the shapes in vlan.py (``vlan_result``) and instance.py
+    (``instance_result``); ``id`` is the platform's own identifier.
+    """
+
+    name = None
+    # Fields a provider can change in place on an existing resource; any other
+    # difference is an immutable change (fails, or recreate: true).
+    mutable_fields = {"vlan": (), "instance": ()}
+
+    def __init__(self, params, store):
+        self.params = params
+        self.store = store
+
+    # -- catalog --------------------------------------------------------
+    def list_images(self):
+        """[{name, reference, digest, id}] for every image of the catalog."""
+        raise NotImplementedError
+
+    def resolve_image(self, image):
+        """The catalog entry for ``image`` (a catalog name or a reference); IaasError if unknown."""
+        raise NotImplementedError
+
+    # -- host facts -----------------------------------------------------
+    def reserved_networks(self):
+        """[(cidr, description)] a vlan may not overlap: routes of the host, other platform networks."""
+        raise NotImplementedError
+
+    # -- vlan -----------------------------------------------------------
+    def list_vlans(self):
+        raise NotImplementedError
+
+    def get_vlan(self, name):
+        for vlan in self.list_vlans():
+            if vlan["name"] == name:
+                return vlan
+        return None
+
+    def create_vlan(self, spec):
+        """spec: a complete vlan dict (cidr, gateway, vip_range resolved); returns the result."""
+        raise NotImplementedError
+
+    def update_vlan(self, current, changes):
+        raise IaasError("the %s provider cannot change a vlan in place" % self.name)
+
+    def delete_vlan(self, current):
+        raise NotImplementedError
+
+    def foreign_addresses(self):
+        """{vlan: {ip: holder}} held on vlans by anything that is not an instance."""
+        return {}
+
+    # -- instance -------------------------------------------------------
+    def list_instances(self):
+        raise NotImplementedError
+
+    def get_instance(self, name):
+        for inst in self.list_instances():
+            if inst["name"] == name:
+                return inst
+        return None
+
+    def create_instance(self, spec, run, wait, timeout):
+        """spec: a complete instance dict (every network has its ip); run: start it.
+
+        On any error nothing of the instance is left behind.
+        """
+        raise NotImplementedError
+
+    def update_instance(self, current, changes):
+        """changes: {field: new value} for fields in mutable_fields['instance']."""
+        raise NotImplementedError
+
+    def start_instance(self, current, wait, timeout):
+        raise NotImplementedError
+
+    def stop_instance(self, current, wait, timeout):
+        raise NotImplementedError
+
+    def restart_instance(self, current, wait, timeout):
+        raise NotImplementedError
+
+    def delete_instance(self, current):
+        raise NotImplementedError
+
+    # -- connection facts for the inventory ---------------------------------
+    def connection_vars(self, instance):
+        """Host variables that reach the instance (ansible_connection and friends)."""
+        raise NotImplementedError
+
+
+def get_provider(params, check_mode=False):
+    """The provider that ``params['provider']`` names, with its state store."""
+    name = params.get("provider") or "docker"
+    store = StateStore(params.get("state_dir") or DEFAULT_STATE_DIR)
+    if name == "docker":
+        from ansible_collections.secure_cloud.iaas.plugins.module_utils.docker_provider import DockerProvider
+        return DockerProvider(params, store)
+    raise IaasError("unknown provider %r" % name, field="provider", fix="use one of: %s" % ", ".join(PROVIDERS))

@@ -1,0 +1,124 @@
+# -*- coding: utf-8 -*-
+# Copyright: secure_cloud maintainers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""State the platform cannot hold itself, in one SQLite file behind a file lock.
+
+Two playbooks that run at once serialise on ``lock()`` (fcntl.flock on a lock
+file beside the database): a check-then-act sequence such as "find a free
+address, then create the instance with it" runs inside one lock, so they can
+never pick the same address. The directory is private to its owner (0700).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import sqlite3
+import time
+
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.errors import IaasError
+
+DEFAULT_STATE_DIR = "~/.local/state/secure_cloud_iaas"
+DB_NAME = "state.sqlite3"
+LOCK_NAME = "state.lock"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS records (
+    kind TEXT NOT NULL,
+    name TEXT NOT NULL,
+    data TEXT NOT NULL,
+    updated REAL NOT NULL,
+    PRIMARY KEY (kind, name)
+)
+"""
+
+
+class StateStore(object):
+    def __init__(self, state_dir=None, lock_timeout=60):
+        self.state_dir = os.path.abspath(os.path.expanduser(state_dir or DEFAULT_STATE_DIR))
+        self.lock_timeout = lock_timeout
+        self._depth = 0
+        self._lock_fd = None
+
+    @property
+    def db_path(self):
+        return os.path.join(self.state_dir, DB_NAME)
+
+    def _ensure_dir(self):
+        try:
+            os.makedirs(self.state_dir, mode=0o700, exist_ok=True)
+        except OSError as exc:
+            raise IaasError("cannot create the state directory %s: %s" % (self.state_dir, exc),
+                            field="state_dir", fix="point state_dir at a directory you can write")
+
+    @contextlib.contextmanager
+    def lock(self):
+        """An exclusive lock across processes; re-entrant within one process."""
+        if self._depth:
+            self._depth += 1
+            try:
+                yield self
+            finally:
+                self._depth -= 1
+            return
+        self._ensure_dir()
+        fd = os.open(os.path.join(self.state_dir, LOCK_NAME), os.O_RDWR | os.O_CREAT, 0o600)
+        deadline = time.monotonic() + self.lock_timeout
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except (IOError, OSError):
+                if time.monotonic() >= deadline:
+                    os.close(fd)
+                    raise IaasError("another run has held the state lock in %s for more than %ss"
+                                    % (self.state_dir, self.lock_timeout), field="state_dir",
+                                    fix="wait for the other playbook to finish, then run again")
+                time.sleep(0.05)
+        self._lock_fd = fd
+        self._depth = 1
+        try:
+            yield self
+        finally:
+            self._depth = 0
+            self._lock_fd = None
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+
+    @contextlib.contextmanager
+    def _db(self):
+        self._ensure_dir()
+        fresh = not os.path.exists(self.db_path)
+        conn = sqlite3.connect(self.db_path, timeout=self.lock_timeout)
+        try:
+            if fresh:
+                os.chmod(self.db_path, 0o600)
+            conn.execute(_SCHEMA)
+            with conn:
+                yield conn
+        finally:
+            conn.close()
+
+    def get(self, kind, name):
+        with self._db() as conn:
+            row = conn.execute("SELECT data FROM records WHERE kind = ? AND name = ?", (kind, name)).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def list(self, kind):
+        with self._db() as conn:
+            rows = conn.execute("SELECT name, data FROM records WHERE kind = ? ORDER BY name", (kind,)).fetchall()
+        return dict((name, json.loads(data)) for name, data in rows)
+
+    def put(self, kind, name, data):
+        with self.lock():
+            with self._db() as conn:
+                conn.execute("INSERT OR REPLACE INTO records (kind, name, data, updated) VALUES (?, ?, ?, ?)",
+                             (kind, name, json.dumps(data, sort_keys=True), time.time()))
+
+    def delete(self, kind, name):
+        with self.lock():
+            with self._db() as conn:
+                cur = conn.execute("DELETE FROM records WHERE kind = ? AND name = ?", (kind, name))
+                return cur.rowcount > 0
