@@ -27,6 +27,7 @@ import tarfile
 import time
 import traceback
 
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.docker_vips import DockerVips
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.errors import IaasError, ProviderError
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.instance import instance_result, parse_memory
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.provider import DEFAULT_DOCKER_HOST, Provider
@@ -93,7 +94,7 @@ def local_routes(path="/proc/net/route"):
     return out
 
 
-class DockerProvider(Provider):
+class DockerProvider(DockerVips, Provider):
     name = "docker"
     mutable_fields = {"vlan": (), "instance": ("cpus", "memory", "ssh_public_keys")}
 

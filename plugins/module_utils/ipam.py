@@ -148,13 +148,13 @@ def check_no_overlap(net, taken, field="cidr"):
                             fix="choose a cidr that overlaps no other vlan and no route of the host")
 
 
-def automatic_range(net, gateway, vip_rng):
-    """The largest CIDR of the network outside the vip range and the gateway.
+def automatic_range(net, vip_rng):
+    """The largest CIDR of the network outside the vip range.
 
     The platform's own allocator (Docker's IPAM ip_range) is limited to it so it
-    never hands out a vip address by itself.
+    never hands out a vip address by itself (it knows the gateway itself).
     """
-    space = netaddr.IPSet([net]) - netaddr.IPSet(vip_rng) - netaddr.IPSet([gateway])
+    space = netaddr.IPSet([net]) - netaddr.IPSet(vip_rng)
     best = None
     for cidr in space.iter_cidrs():
         if best is None or cidr.size > best.size:

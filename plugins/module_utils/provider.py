@@ -150,6 +150,10 @@ class Provider(object):
     def delete_instance(self, current):
         raise NotImplementedError
 
+    # -- vip (a provider without vips has none) ------------------------------
+    def list_vips(self):
+        return []
+
     # -- connection facts for the inventory ---------------------------------
     def connection_vars(self, instance):
         """Host variables that reach the instance (ansible_connection and friends)."""

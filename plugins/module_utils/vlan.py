@@ -67,7 +67,7 @@ def desired_vlan(params, provider_name=None):
     return vlan_result(
         name=params["name"], location=params["location"], vlan_type=params.get("type") or "private",
         cidr=net, gateway=gateway, vip_range=ipam.format_range(rng), labels=check_labels(params.get("labels")),
-        provider=provider_name, automatic_range=ipam.automatic_range(net, gateway, rng),
+        provider=provider_name, automatic_range=ipam.automatic_range(net, rng),
     )
 
 

@@ -274,6 +274,7 @@ from ansible_collections.secure_cloud.iaas.plugins.module_utils.instance import 
 )
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.provider import check_location_allowed
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.resource import ResourceModule
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.vip import instance_vips
 
 
 class InstanceModule(ResourceModule):
@@ -374,6 +375,10 @@ class InstanceModule(ResourceModule):
     def absent(self, current):
         if current is None:
             return self.set_resource(None, None, False)
+        vips = instance_vips(current["name"], self.provider.list_vips())
+        if vips:
+            raise IaasError("instance %s may hold vips: %s" % (current["name"], ", ".join(vips)), field="state",
+                            fix="take it out of those vips' allowed_instances (secure_cloud.iaas.vip) first")
         if not self.check_mode:
             self.provider.delete_instance(current)
         self.set_resource(current, None, True)

@@ -21,8 +21,8 @@ description:
     and names the field. A VLAN never moves between locations.
   - On the C(docker) provider a VLAN is the bridge network
     C(sciaas-vlan-<name>); a private one is C(internal). Docker's own address
-    allocator is limited to the largest block outside the O(vip_range) and the
-    gateway (RV(vlan.automatic_range)); instances always get explicit addresses.
+    allocator is limited to the largest block outside the O(vip_range)
+    (RV(vlan.automatic_range)); instances always get explicit addresses.
 author:
   - secure_cloud maintainers
 options:
@@ -143,7 +143,7 @@ vlan:
       type: str
       sample: 10.210.1.192/26
     automatic_range:
-      description: The block the platform's own allocator may use (outside the vip range and the gateway).
+      description: The block the platform's own allocator may use (outside the vip range).
       type: str
       sample: 10.210.1.0/25
     labels:

@@ -1,0 +1,106 @@
+# -*- coding: utf-8 -*-
+# Copyright: secure_cloud maintainers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The docker provider against the real engine, where only that is an honest test.
+
+Each test makes its own vlans (10.210.250.0/24 and up) and removes them.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.secure_cloud.iaas.plugins.module_utils import docker_provider
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.errors import IaasError
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.instance import desired_instance
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.provider import get_provider
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.vlan import desired_vlan
+
+ROUTES = """Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT
+eth0\t00000000\t010200C0\t0003\t0\t0\t0\t00000000\t0\t0\t0
+eth0\t000200C0\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0
+docker0\t000011AC\t00000000\t0001\t0\t0\t0\t0000FFFF\t0\t0\t0
+"""
+
+
+def test_host_routes_are_read_without_the_default_route(tmp_path):
+    path = tmp_path / "route"
+    path.write_text(ROUTES)
+    assert docker_provider.local_routes(str(path)) == [
+        ("192.0.2.0/24", "a route of the host via eth0"), ("172.17.0.0/16", "a route of the host via docker0")]
+
+
+@pytest.fixture
+def engine(tmp_path):
+    try:
+        provider = get_provider(dict(provider="docker", state_dir=str(tmp_path / "state")))
+    except IaasError as exc:
+        pytest.skip("no Docker engine: %s" % exc)
+    made = []
+    yield provider, made
+    for name in made:
+        inst = provider.get_instance(name)
+        if inst:
+            provider.delete_instance(inst)
+    for vlan in provider.list_vlans():
+        if vlan["name"].startswith("ut-"):
+            provider.delete_vlan(vlan)
+
+
+def _vlan(provider, name, cidr, vlan_type="private"):
+    spec = desired_vlan(dict(name=name, location="ut", type=vlan_type, cidr=cidr, labels=None), provider.name)
+    return provider.create_vlan(spec)
+
+
+def test_vlan_maps_to_a_labelled_network_with_the_automatic_range(engine):
+    provider, _ = engine
+    vlan = _vlan(provider, "ut-priv", "10.210.250.0/24")
+    assert (vlan["cidr"], vlan["gateway"], vlan["vip_range"], vlan["automatic_range"]) == (
+        "10.210.250.0/24", "10.210.250.1", "10.210.250.192/26", "10.210.250.0/25")
+    net = provider.client.networks.get("sciaas-vlan-ut-priv")
+    assert net.attrs["Internal"] is True
+    assert net.attrs["Labels"]["secure_cloud.iaas.managed"] == "true"
+    assert provider.vlan_bridge("ut-priv") == "br-" + net.id[:12]
+    # The vlan's cidr is now taken for every later vlan, and it is no "host route".
+    assert ("10.210.250.0/24", "a route of the host via br-" + net.id[:12]) not in provider.reserved_networks()
+
+
+def test_a_failed_second_network_leaves_no_container(engine, monkeypatch):
+    provider, made = engine
+    _vlan(provider, "ut-a", "10.210.251.0/24")
+    _vlan(provider, "ut-b", "10.210.252.0/24")
+    spec = desired_instance(dict(name="ut-broken", location="ut", image="debian12",
+                                 networks=[dict(vlan="ut-a"), dict(vlan="ut-b")]),
+                            provider, dict((v["name"], v) for v in provider.list_vlans()), [])
+    made.append("ut-broken")
+    real_connect = provider.client.api.connect_container_to_network
+
+    def refuse(container, net, **kwargs):
+        # The engine refuses the second network, as it does for an address in use.
+        real_connect(container, net, **kwargs)
+        raise docker_provider.docker_errors.APIError("Address already in use")
+
+    monkeypatch.setattr(provider.client.api, "connect_container_to_network", refuse)
+    with pytest.raises(IaasError) as err:
+        provider.create_instance(spec, run=True, wait=False, timeout=30)
+    assert "Address already in use" in str(err.value)
+    assert provider.client.containers.list(all=True, filters={"name": "sciaas-ut-broken"}) == []
+
+
+def test_a_failed_vlan_leaves_no_network(engine, monkeypatch):
+    provider, _ = engine
+    spec = desired_vlan(dict(name="ut-late", location="ut", type="public", cidr="10.210.253.0/24", labels=None),
+                        provider.name)
+    collection = type(provider.client.networks)
+    real_create = collection.create
+
+    def late_failure(self, name, **kwargs):
+        # The engine made the network, but the answer never arrived (a client timeout).
+        real_create(self, name, **kwargs)
+        raise docker_provider.docker_errors.APIError("read timed out")
+
+    monkeypatch.setattr(collection, "create", late_failure)
+    with pytest.raises(IaasError) as err:
+        provider.create_vlan(spec)
+    assert "read timed out" in str(err.value)
+    assert provider.client.networks.list(names=["sciaas-vlan-ut-late"]) == []

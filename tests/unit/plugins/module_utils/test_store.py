@@ -1,0 +1,64 @@
+# -*- coding: utf-8 -*-
+# Copyright: secure_cloud maintainers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The state store: private files, and two processes that never step on each other."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import stat
+
+import pytest
+
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.errors import IaasError
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.store import StateStore
+
+
+def _bump(state_dir, rounds):
+    store = StateStore(state_dir)
+    for _ in range(rounds):
+        # Read, pause, write: without the lock, increments get lost.
+        with store.lock():
+            value = (store.get("counter", "c") or {"n": 0})["n"]
+            os.sched_yield()
+            store.put("counter", "c", {"n": value + 1})
+
+
+def test_two_processes_at_once_stay_consistent(tmp_path):
+    state_dir = str(tmp_path / "state")
+    ctx = multiprocessing.get_context("fork")
+    workers = [ctx.Process(target=_bump, args=(state_dir, 40)) for _ in range(3)]
+    for proc in workers:
+        proc.start()
+    for proc in workers:
+        proc.join(60)
+        assert proc.exitcode == 0
+    assert StateStore(state_dir).get("counter", "c") == {"n": 120}
+
+
+def test_files_are_private(tmp_path):
+    store = StateStore(str(tmp_path / "state"))
+    store.put("vip", "web", {"address": "10.210.1.192"})
+    assert stat.S_IMODE(os.stat(store.state_dir).st_mode) == 0o700
+    assert stat.S_IMODE(os.stat(store.db_path).st_mode) == 0o600
+
+
+def test_records_round_trip(tmp_path):
+    store = StateStore(str(tmp_path / "state"))
+    store.put("vip", "b", {"x": 2})
+    store.put("vip", "a", {"x": 1})
+    assert store.list("vip") == {"a": {"x": 1}, "b": {"x": 2}}
+    assert store.delete("vip", "a") and not store.delete("vip", "a")
+    assert store.get("vip", "a") is None
+
+
+def test_a_held_lock_times_out_with_a_message(tmp_path):
+    state_dir = str(tmp_path / "state")
+    holder = StateStore(state_dir)
+    waiter = StateStore(state_dir, lock_timeout=0.2)
+    with holder.lock():
+        with pytest.raises(IaasError) as err:
+            with waiter.lock():
+                pass
+    assert "another run has held the state lock" in str(err.value)

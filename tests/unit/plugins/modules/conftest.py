@@ -1,0 +1,148 @@
+# -*- coding: utf-8 -*-
+# Copyright: secure_cloud maintainers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""A provider in memory, and a helper that runs a module's main() as Ansible would."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from ansible.module_utils.testing import patch_module_args
+
+from ansible_collections.secure_cloud.iaas.plugins.module_utils import resource
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.errors import IaasError
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.instance import (
+    format_memory,
+    instance_result,
+    instance_type_of,
+    parse_memory,
+)
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.provider import Provider
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.store import StateStore
+
+DEBIAN12_ID = "sha256:" + "a" * 64
+DEBIAN13_ID = "sha256:" + "b" * 64
+
+
+class FakeProvider(Provider):
+    """Holds vlans and instances in dicts and records every write."""
+
+    name = "fake"
+    mutable_fields = {"vlan": (), "instance": ("cpus", "memory", "ssh_public_keys")}
+
+    def __init__(self, store):
+        super(FakeProvider, self).__init__({}, store)
+        self.vlans = {}
+        self.instances = {}
+        self.writes = []
+        self.routes = [("192.0.2.0/24", "a route of the host via eth0")]
+        self.fail_on_network = None
+
+    def list_images(self):
+        return [dict(name="debian12", reference="secure-cloud-iaas/instance:debian12", id=DEBIAN12_ID, digests=[]),
+                dict(name="debian13", reference="secure-cloud-iaas/instance:debian13", id=DEBIAN13_ID, digests=[])]
+
+    def resolve_image(self, image):
+        for entry in self.list_images():
+            if image in (entry["name"], entry["reference"]):
+                return entry
+        raise IaasError("%r is not in the image catalog" % image, field="image", fix="use one of: debian12, debian13")
+
+    def reserved_networks(self):
+        return list(self.routes)
+
+    def list_vlans(self):
+        return [dict(v) for _, v in sorted(self.vlans.items())]
+
+    def create_vlan(self, spec):
+        self.writes.append(("create_vlan", spec["name"]))
+        self.vlans[spec["name"]] = dict(spec, id="net-" + spec["name"])
+        return dict(self.vlans[spec["name"]])
+
+    def delete_vlan(self, current):
+        self.writes.append(("delete_vlan", current["name"]))
+        del self.vlans[current["name"]]
+
+    def list_instances(self):
+        return [dict(i) for _, i in sorted(self.instances.items())]
+
+    def create_instance(self, spec, run, wait, timeout):
+        self.writes.append(("create_instance", spec["name"]))
+        for net in spec["networks"]:
+            if net["vlan"] == self.fail_on_network:
+                raise IaasError("Docker refused to attach %s to vlan %s" % (spec["name"], net["vlan"]))
+        self.instances[spec["name"]] = dict(spec, id="ctr-" + spec["name"], state="running" if run else "stopped")
+        return dict(self.instances[spec["name"]])
+
+    def update_instance(self, current, changes):
+        self.writes.append(("update_instance", current["name"], sorted(changes)))
+        inst = self.instances[current["name"]]
+        if "cpus" in changes:
+            inst["cpus"] = changes["cpus"]
+        if "memory" in changes:
+            inst["memory"] = format_memory(changes["memory"])
+        if "ssh_public_keys" in changes:
+            inst["ssh_public_keys"] = list(changes["ssh_public_keys"])
+        inst["instance_type"] = instance_type_of(inst["cpus"], parse_memory(inst["memory"]))
+        return dict(inst)
+
+    def _set_state(self, current, state, what):
+        self.writes.append((what, current["name"]))
+        self.instances[current["name"]]["state"] = state
+        return dict(self.instances[current["name"]])
+
+    def start_instance(self, current, wait, timeout):
+        return self._set_state(current, "running", "start")
+
+    def stop_instance(self, current, wait, timeout):
+        return self._set_state(current, "stopped", "stop")
+
+    def restart_instance(self, current, wait, timeout):
+        return self._set_state(current, "running", "restart")
+
+    def delete_instance(self, current):
+        self.writes.append(("delete_instance", current["name"]))
+        del self.instances[current["name"]]
+
+    def connection_vars(self, instance):
+        return dict(ansible_connection="local")
+
+    # Helpers for arranging a test.
+    def add_vlan(self, name, location, cidr, vlan_type="private", gateway=None, vip_range=None):
+        from ansible_collections.secure_cloud.iaas.plugins.module_utils.vlan import desired_vlan
+        spec = desired_vlan(dict(name=name, location=location, type=vlan_type, cidr=cidr, gateway=gateway,
+                                 vip_range=vip_range, labels=None), self.name)
+        self.vlans[name] = dict(spec, id="net-" + name)
+
+    def add_instance(self, name, location, networks, image="debian12", state="running"):
+        self.instances[name] = instance_result(
+            name=name, location=location, image=image, image_id=DEBIAN12_ID, cpus=0.5, memory_mb=512,
+            hostname=name, networks=networks, admin_user="cloudadmin", ssh_public_keys=[], state=state,
+            provider=self.name, resource_id="ctr-" + name)
+
+
+@pytest.fixture
+def provider(tmp_path, monkeypatch):
+    fake = FakeProvider(StateStore(str(tmp_path / "state")))
+    monkeypatch.setattr(resource, "get_provider", lambda params: fake)
+    for variable in ("SECURE_CLOUD_ALLOWED_LOCATIONS", "SECURE_CLOUD_PROVIDER"):
+        monkeypatch.delenv(variable, raising=False)
+    return fake
+
+
+@pytest.fixture
+def run_module(capsys):
+    """run_module(main, args, check=False, diff=False) -> (failed, result)."""
+
+    def run(main, args, check=False, diff=False):
+        args = dict(args)
+        args.update(_ansible_check_mode=check, _ansible_diff=diff)
+        with patch_module_args(args):
+            with pytest.raises(SystemExit) as exc:
+                main()
+        result = json.loads(capsys.readouterr().out)
+        return bool(exc.value.code) or bool(result.get("failed")), result
+
+    return run

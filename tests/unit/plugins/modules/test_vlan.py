@@ -1,0 +1,141 @@
+# -*- coding: utf-8 -*-
+# Copyright: secure_cloud maintainers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The vlan and vlan_info modules, driven through main() on a provider in memory."""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.secure_cloud.iaas.plugins.modules import vlan, vlan_info
+
+FRONT = dict(name="front", location="fra1", type="public", cidr="10.210.1.0/24")
+
+
+@pytest.mark.parametrize("args, message", [
+    (dict(cidr="10.210.1.0"), "cidr: '10.210.1.0' is not in CIDR notation"),
+    (dict(cidr="10.210.300.0/24"), "cidr: '10.210.300.0/24' is not a valid IPv4 network"),
+    (dict(cidr="10.210.1.5/24"), "cidr: 10.210.1.5/24 has host bits set. Fix: use the network address: 10.210.1.0/24"),
+    (dict(cidr="10.210.1.0/31"), "cidr: prefix length /31 is out of range"),
+    (dict(cidr="10.210.9.0/24"), "cidr: 10.210.9.0/24 overlaps 10.210.8.0/22 (vlan back in fra1)"),
+    (dict(cidr="192.0.2.128/25"), "cidr: 192.0.2.128/25 overlaps 192.0.2.0/24 (a route of the host via eth0)"),
+    (dict(gateway="10.210.2.1"), "gateway: 10.210.2.1 is outside the cidr 10.210.1.0/24"),
+    (dict(gateway="10.210.1.255"), "gateway: 10.210.1.255 is the network or broadcast address of 10.210.1.0/24"),
+    (dict(vip_range="10.210.2.0/26"), "vip_range: 10.210.2.0/26 is outside the cidr 10.210.1.0/24"),
+    (dict(vip_range="10.210.1.0-10.210.1.20"), "vip_range: 10.210.1.0-10.210.1.20 holds the gateway 10.210.1.1"),
+    (dict(vip_range="10.210.1.0/24"), "vip_range: 10.210.1.0/24 holds the gateway"),
+    (dict(vip_range="top"), "vip_range: 'top' is not an address range"),
+    (dict(name="Front_1"), "name: 'Front_1' is not a legal name"),
+    (dict(location="Frankfurt 1"), "location: 'Frankfurt 1' is not a legal name"),
+    (dict(location=None), "location: is required to create a vlan"),
+    (dict(labels={"Bad Key": "x"}), "labels: label key 'Bad Key' is not legal"),
+])
+def test_bad_input_fails_naming_the_field_and_creates_nothing(provider, run_module, args, message):
+    provider.add_vlan("back", "fra1", "10.210.8.0/22")
+    failed, result = run_module(vlan.main, dict(FRONT, **args))
+    assert failed
+    assert message in result["msg"]
+    assert "Fix: " in result["msg"]
+    assert provider.writes == []
+
+
+def test_defaults_gateway_first_host_and_vip_range_top_quarter(provider, run_module):
+    failed, result = run_module(vlan.main, FRONT)
+    assert not failed and result["changed"]
+    assert result["vlan"]["gateway"] == "10.210.1.1"
+    assert result["vlan"]["vip_range"] == "10.210.1.192/26"
+    assert result["vlan"]["automatic_range"] == "10.210.1.0/25"
+    assert provider.writes == [("create_vlan", "front")]
+
+
+def test_type_defaults_to_private(provider, run_module):
+    failed, result = run_module(vlan.main, dict(name="back", location="fra1", cidr="10.210.2.0/24"))
+    assert not failed and result["vlan"]["type"] == "private"
+
+
+def test_check_mode_predicts_and_creates_nothing(provider, run_module):
+    failed, result = run_module(vlan.main, FRONT, check=True, diff=True)
+    assert not failed and result["changed"]
+    assert result["vlan"]["cidr"] == "10.210.1.0/24" and result["vlan"]["id"] is None
+    assert result["diff"] == dict(before={}, after=result["vlan"])
+    assert provider.writes == [] and provider.vlans == {}
+
+
+def test_second_identical_run_changes_nothing(provider, run_module):
+    run_module(vlan.main, dict(FRONT, vip_range="10.210.1.192-10.210.1.255"))
+    failed, result = run_module(vlan.main, dict(FRONT, vip_range="10.210.1.192/26"), diff=True)
+    assert not failed and not result["changed"]
+    assert result["diff"]["before"] == result["diff"]["after"]
+    assert provider.writes == [("create_vlan", "front")]
+
+
+def test_changing_a_field_fails_naming_it(provider, run_module):
+    run_module(vlan.main, FRONT)
+    failed, result = run_module(vlan.main, dict(FRONT, cidr="10.210.7.0/24"))
+    assert failed
+    assert result["msg"].startswith("cidr: vlan front has 10.210.1.0/24, the request asks 10.210.7.0/24")
+
+
+def test_a_vlan_never_moves_between_locations(provider, run_module):
+    run_module(vlan.main, FRONT)
+    failed, result = run_module(vlan.main, dict(FRONT, location="ams1"))
+    assert failed
+    assert "location: vlan front is in location fra1; a resource never moves between locations" in result["msg"]
+
+
+def test_location_outside_allowed_locations_is_refused(provider, run_module):
+    failed, result = run_module(vlan.main, dict(FRONT, allowed_locations=["ams1", "par1"]))
+    assert failed
+    assert ("location: location 'fra1' is outside allowed_locations ['ams1', 'par1']: "
+            "the data-residency policy refuses it") in result["msg"]
+    assert provider.writes == []
+
+
+def test_allowed_locations_from_the_environment(provider, run_module, monkeypatch):
+    monkeypatch.setenv("SECURE_CLOUD_ALLOWED_LOCATIONS", "ams1,par1")
+    failed, result = run_module(vlan.main, FRONT)
+    assert failed and "data-residency policy" in result["msg"]
+    monkeypatch.setenv("SECURE_CLOUD_ALLOWED_LOCATIONS", "ams1,fra1")
+    failed, result = run_module(vlan.main, FRONT)
+    assert not failed and result["changed"]
+
+
+def test_deleting_a_vlan_in_use_names_the_instances(provider, run_module):
+    provider.add_vlan("front", "fra1", "10.210.1.0/24", "public")
+    provider.add_instance("web-2", "fra1", [dict(vlan="front", ip="10.210.1.3")])
+    provider.add_instance("web-1", "fra1", [dict(vlan="front", ip="10.210.1.2")])
+    failed, result = run_module(vlan.main, dict(name="front", state="absent"))
+    assert failed
+    assert "state: vlan front is still used by instances: web-1, web-2" in result["msg"]
+    assert "front" in provider.vlans
+
+
+def test_delete_then_delete_again(provider, run_module):
+    provider.add_vlan("front", "fra1", "10.210.1.0/24", "public")
+    failed, result = run_module(vlan.main, dict(name="front", state="absent"), check=True)
+    assert not failed and result["changed"] and "front" in provider.vlans
+    failed, result = run_module(vlan.main, dict(name="front", state="absent"), diff=True)
+    assert not failed and result["changed"] and result["diff"]["after"] == {}
+    failed, result = run_module(vlan.main, dict(name="front", state="absent"))
+    assert not failed and not result["changed"]
+    assert provider.vlans == {}
+
+
+def test_info_filters_and_returns_an_empty_list(provider, run_module):
+    provider.add_vlan("front", "fra1", "10.210.1.0/24", "public")
+    provider.add_vlan("back", "ams1", "10.210.2.0/24")
+    provider.vlans["back"]["labels"] = {"tier": "db"}
+    _, result = run_module(vlan_info.main, {})
+    assert [v["name"] for v in result["vlans"]] == ["back", "front"]
+    _, result = run_module(vlan_info.main, dict(location="fra1"))
+    assert [v["name"] for v in result["vlans"]] == ["front"]
+    _, result = run_module(vlan_info.main, dict(labels={"tier": "db"}))
+    assert [v["name"] for v in result["vlans"]] == ["back"]
+    _, result = run_module(vlan_info.main, dict(name="nothing"))
+    assert result["vlans"] == [] and not result["changed"]
+
+
+def test_info_and_module_share_the_shape(provider, run_module):
+    _, created = run_module(vlan.main, FRONT)
+    _, listed = run_module(vlan_info.main, dict(name="front"))
+    assert listed["vlans"] == [created["vlan"]]
