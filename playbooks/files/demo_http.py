@@ -1,0 +1,37 @@
+#!/usr/bin/python3
+"""Demo service behind the vip: answers every GET with the name of the instance.
+
+Installed as /usr/local/bin/demo-http so its process name is 'demo-http', which
+keepalived tracks. Usage: demo-http [PORT]
+"""
+
+import http.server
+import socket
+import sys
+
+NAME = (socket.gethostname() + "\n").encode()
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.0"
+
+    def do_GET(self):  # noqa: N802 (the stdlib's name)
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Length", str(len(NAME)))
+        self.end_headers()
+        self.wfile.write(NAME)
+
+    def log_message(self, *args):
+        # 100 requests a second during a drill: keep the journal quiet.
+        pass
+
+
+class Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128
+
+
+if __name__ == "__main__":
+    port = int(sys.argv[1]) if len(sys.argv) > 1 else 80
+    Server(("0.0.0.0", port), Handler).serve_forever()
