@@ -1,0 +1,170 @@
+#!/usr/bin/python3
+"""Measure failover drill runs and write one report: JSON and an SVG chart.
+
+Input: raw run files from failover_trials.py (one per configuration, e.g. the
+role's defaults and stock 1 s adverts). For every trial:
+  outage   the longest gap between two successful answers the client got,
+           from 0.5 s before the fault until 0.5 s after answers came back;
+  failed   probes sent between the fault and the end of the trial that failed;
+and for the run: median, 95th percentile and maximum outage, and every probe
+sample at which more than one instance held the vip (from the kernel's address
+events), with those outside any trial's disturbance window (fault until the
+repaired node is BACKUP plus the settle time) counted as "after settling".
+
+Usage: failover_report.py OUT.json OUT.svg RUN.json [RUN.json ...]
+"""
+
+import bisect
+import json
+import math
+import sys
+
+
+def percentile(values, pct):
+    """Nearest-rank percentile (no interpolation): an outage that happened."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = max(1, math.ceil(pct / 100.0 * len(ordered)))
+    return ordered[rank - 1]
+
+
+def median(values):
+    if not values:
+        return None
+    ordered = sorted(values)
+    mid = len(ordered) // 2
+    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+
+
+def outage(samples, start, end):
+    """Longest gap between consecutive successful probe send times in [start, end]."""
+    ok = [s[0] for s in samples if s[1] and start <= s[0] <= end]
+    if len(ok) < 2:
+        return end - start
+    return max(b - a for a, b in zip(ok, ok[1:]))
+
+
+class Holders:
+    """Who holds the vip at any time, from the address events."""
+
+    def __init__(self, events):
+        self.per_node = {}
+        for when, node, held in sorted(events):
+            times, states = self.per_node.setdefault(node, ([], []))
+            times.append(when)
+            states.append(held)
+
+    def at(self, when):
+        out = []
+        for node, (times, states) in sorted(self.per_node.items()):
+            i = bisect.bisect_right(times, when) - 1
+            if i >= 0 and states[i]:
+                out.append(node)
+        return out
+
+
+def measure(run):
+    samples = sorted(run["samples"])
+    holders = Holders(run["holder_events"])
+    trials = []
+    for trial in run["trials"]:
+        seconds = outage(samples, trial["t_break"] - 0.5, trial["t_recovered"] + 0.5)
+        failed = sum(1 for s in samples
+                     if not s[1] and trial["t_break"] <= s[0] <= trial["t_settled"])
+        trials.append({"trial": trial["trial"], "mode": trial["mode"], "from": trial["active"],
+                       "to": trial["standby"], "outage_ms": round(seconds * 1000, 1),
+                       "failed_requests": failed, "recovered": trial["recovered"]})
+    windows = [(t["t_break"], t["t_repaired"] + run.get("settle", 1.5)) for t in run["trials"]]
+    doubles = []
+    for when, _ok, _name in samples:
+        held = holders.at(when)
+        if len(held) > 1:
+            disturbed = any(a <= when <= b for a, b in windows)
+            doubles.append({"time": when, "holders": held, "after_settling": not disturbed})
+    outages = [t["outage_ms"] for t in trials]
+    return {
+        "label": run["label"],
+        "advert_int": run.get("advert_int"),
+        "trials": trials,
+        "summary": {
+            "trials": len(trials),
+            "median_ms": median(outages),
+            "p95_ms": percentile(outages, 95),
+            "max_ms": max(outages) if outages else None,
+            "failed_requests": sum(t["failed_requests"] for t in trials),
+            "probes": len(samples),
+            "double_holder_samples": len(doubles),
+            "double_holder_samples_after_settling": sum(1 for d in doubles if d["after_settling"]),
+        },
+        "double_holder_samples": doubles,
+    }
+
+
+def svg(report):
+    """A bar per trial, one row per run, with median, p95 and max written beside it."""
+    runs = report["runs"]
+    width, row_h, left, top = 900, 170, 70, 50
+    height = top + row_h * len(runs) + 30
+    top_ms = max([t["outage_ms"] for r in runs for t in r["trials"]] + [1])
+    scale = (row_h - 50) / top_ms
+    colors = {"keepalived_killed": "#d95f02", "instance_stopped": "#1b9e77", "network_cut": "#7570b3"}
+    out = ['<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" font-family="sans-serif" font-size="12">' % (width, height),
+           '<rect width="100%" height="100%" fill="white"/>',
+           '<text x="%d" y="22" font-size="15">Client-seen outage per unplanned failover (ms)</text>' % left]
+    legend_x = left
+    for mode, color in colors.items():
+        out.append('<rect x="%d" y="30" width="10" height="10" fill="%s"/><text x="%d" y="39">%s</text>' % (legend_x, color, legend_x + 14, mode))
+        legend_x += 160
+    for i, run in enumerate(runs):
+        base = top + row_h * (i + 1) - 20
+        s = run["summary"]
+        out.append('<text x="%d" y="%d" font-weight="bold">%s: median %s ms, p95 %s ms, max %s ms, failed %d, two holders %d (after settling %d)</text>' % (
+            left, base - row_h + 40, run["label"], s["median_ms"], s["p95_ms"], s["max_ms"],
+            s["failed_requests"], s["double_holder_samples"], s["double_holder_samples_after_settling"]))
+        out.append('<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="black"/>' % (left, base, width - 20, base))
+        n = max(len(run["trials"]), 1)
+        bar_w = (width - left - 40) / n
+        for j, t in enumerate(run["trials"]):
+            h = t["outage_ms"] * scale
+            x = left + j * bar_w
+            out.append('<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="%s"><title>trial %d %s: %s ms</title></rect>' % (
+                x + 2, base - h, bar_w - 4, h, colors.get(t["mode"], "gray"), t["trial"], t["mode"], t["outage_ms"]))
+            out.append('<text x="%.1f" y="%.1f" font-size="9" text-anchor="middle">%d</text>' % (x + bar_w / 2, base - h - 3, round(t["outage_ms"])))
+        if s["median_ms"] is not None:
+            y = base - s["median_ms"] * scale
+            out.append('<line x1="%d" y1="%.1f" x2="%d" y2="%.1f" stroke="red" stroke-dasharray="4 3"/><text x="5" y="%.1f" fill="red">median</text>' % (left, y, width - 20, y, y + 4))
+    out.append("</svg>")
+    return "\n".join(out) + "\n"
+
+
+def main(argv):
+    if len(argv) < 4:
+        sys.stderr.write(__doc__)
+        return 2
+    runs = []
+    for path in argv[3:]:
+        with open(path, encoding="utf-8") as handle:
+            runs.append(measure(json.load(handle)))
+    report = {"definition": {
+        "outage": "longest gap between consecutive successful client answers, probing every 10 ms",
+        "double_holder": "a probe sample time at which more than one instance had the vip configured"},
+        "runs": runs}
+    with open(argv[1], "w", encoding="utf-8") as handle:
+        json.dump(report, handle, indent=2)
+    with open(argv[2], "w", encoding="utf-8") as handle:
+        handle.write(svg(report))
+    for run in runs:
+        print("== %s" % run["label"])
+        for t in run["trials"]:
+            print("  trial %2d %-18s %s -> %s  outage %7.1f ms  failed %d" % (
+                t["trial"], t["mode"], t["from"], t["to"], t["outage_ms"], t["failed_requests"]))
+        s = run["summary"]
+        print("  median %s ms  p95 %s ms  max %s ms  failed requests %d  two-holder samples %d (after settling %d)" % (
+            s["median_ms"], s["p95_ms"], s["max_ms"], s["failed_requests"],
+            s["double_holder_samples"], s["double_holder_samples_after_settling"]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

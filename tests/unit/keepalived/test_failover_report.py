@@ -1,0 +1,70 @@
+"""The drill's measuring core: outage per trial, percentiles, two-holder samples."""
+
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[3]
+sys.path.insert(0, str(ROOT / "playbooks" / "files"))
+
+import failover_report  # noqa: E402
+
+
+def probes(start, end, ok_between=None, name="a", step=0.01):
+    """Probe samples every STEP seconds; failures inside the (lo, hi) gap."""
+    out, t = [], start
+    while t < end:
+        ok = not (ok_between and ok_between[0] < t < ok_between[1])
+        out.append([round(t, 6), ok, name if ok else "timeout"])
+        t += step
+    return out
+
+
+def test_percentile_and_median():
+    values = list(range(1, 21))
+    assert failover_report.percentile(values, 95) == 19
+    assert failover_report.percentile(values, 100) == 20
+    assert failover_report.median(values) == 10.5
+    assert failover_report.median([3, 1, 2]) == 2
+
+
+def test_outage_is_the_longest_gap_between_answers():
+    samples = probes(100.0, 102.0, ok_between=(100.5, 100.8))
+    gap = failover_report.outage(samples, 100.0, 102.0)
+    assert 0.3 <= gap <= 0.32
+
+
+def test_double_holders_found_and_classified():
+    run = {
+        "label": "t", "settle": 1.0,
+        "samples": probes(100.0, 110.0),
+        "trials": [{"trial": 1, "mode": "network_cut", "active": "a", "standby": "b",
+                    "t_break": 101.0, "t_recovered": 101.2, "recovered": True,
+                    "t_repaired": 102.0, "t_settled": 103.0}],
+        # b takes the vip at 101.1 while a still has it until 101.15 (inside the
+        # trial), and again 105.0-105.05 long after it settled.
+        "holder_events": [[100.0, "a", True], [100.0, "b", False], [101.1, "b", True],
+                          [101.15, "a", False], [105.0, "a", True], [105.05, "a", False]],
+    }
+    result = failover_report.measure(run)
+    summary = result["summary"]
+    assert summary["double_holder_samples"] == 10
+    assert summary["double_holder_samples_after_settling"] == 5
+    assert all(d["holders"] == ["a", "b"] for d in result["double_holder_samples"])
+
+
+def test_report_files_written(tmp_path, capsys):
+    run = {"label": "defaults", "settle": 1.0, "samples": probes(100.0, 103.0, (101.0, 101.2)),
+           "trials": [{"trial": 1, "mode": "keepalived_killed", "active": "a", "standby": "b",
+                       "t_break": 101.0, "t_recovered": 101.25, "recovered": True,
+                       "t_repaired": 102.0, "t_settled": 102.5}],
+           "holder_events": [[100.0, "a", True]]}
+    raw = tmp_path / "run.json"
+    raw.write_text(json.dumps(run))
+    out_json, out_svg = tmp_path / "report.json", tmp_path / "report.svg"
+    assert failover_report.main(["x", str(out_json), str(out_svg), str(raw)]) == 0
+    report = json.loads(out_json.read_text())
+    assert report["runs"][0]["summary"]["trials"] == 1
+    assert 190 <= report["runs"][0]["summary"]["max_ms"] <= 215
+    assert out_svg.read_text().startswith("<svg")
+    assert "median" in capsys.readouterr().out
