@@ -62,8 +62,8 @@ requirements:
 options:
   wait:
     description:
-      - Wait until the resource is ready (an instance: systemd reports
-        C(running) or C(degraded)) before returning.
+      - Wait until the resource is ready before returning; an instance is
+        ready when systemd reports C(running) or C(degraded).
     type: bool
     default: true
   wait_timeout:

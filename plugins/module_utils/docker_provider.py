@@ -27,6 +27,7 @@ import tarfile
 import time
 import traceback
 
+from ansible_collections.secure_cloud.iaas.plugins.module_utils import host_isolation
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.docker_vips import DockerVips
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.errors import IaasError, ProviderError
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.instance import instance_result, parse_memory
@@ -193,11 +194,35 @@ class DockerProvider(DockerVips, Provider):
             net = self._api("create network %s" % name, self.client.networks.create, name, driver="bridge",
                             internal=spec["type"] == "private", ipam=ipam_config, labels=labels, options=options,
                             check_duplicate=True)
-        except IaasError:
+            net.reload()
+            self.ensure_isolation()
+        except BaseException:
+            # Nothing half-made: no network, and the isolation table as before.
             self._remove_network_if_ours(name)
+            try:
+                self.ensure_isolation()
+            except IaasError:
+                pass
             raise
-        net.reload()
         return self._vlan_from_network(net)
+
+    def ensure_isolation(self, apply=True):
+        """The host's isolation table matches the vlans; True when it had to change.
+
+        Only where the engine runs on this host (its bridges are ours to filter).
+        """
+        if not self.is_local():
+            return False
+        wanted = [dict(bridge=self._bridge_of(v), type=v["type"], gateway=v["gateway"]) for v in self.list_vlans()]
+        if host_isolation.in_place(wanted):
+            return False
+        if apply:
+            host_isolation.apply(wanted)
+        return True
+
+    @staticmethod
+    def _bridge_of(vlan):
+        return "br-" + vlan["id"][:12]
 
     def _remove_network_if_ours(self, name):
         try:
@@ -211,8 +236,10 @@ class DockerProvider(DockerVips, Provider):
         try:
             net = self.client.networks.get(current["id"])
         except docker_errors.NotFound:
-            return
-        self._api("remove network %s" % net.name, net.remove)
+            net = None
+        if net is not None:
+            self._api("remove network %s" % net.name, net.remove)
+        self.ensure_isolation()
 
     def vlan_bridge(self, vlan_name):
         """The host's bridge interface of a vlan (for vips: anti-spoofing rules, gratuitous ARP)."""
@@ -319,6 +346,7 @@ class DockerProvider(DockerVips, Provider):
                 self._api("attach %s to vlan %s" % (name, net["vlan"]), self.client.api.connect_container_to_network,
                           container.id, network_name(net["vlan"]), ipv4_address=net["ip"])
             self._api("start %s" % name, container.start)
+            self._set_default_route(container, spec["networks"])
             self._inject_admin(container, spec["admin_user"], spec["ssh_public_keys"])
             if wait:
                 self._wait_running(container, timeout)
@@ -377,6 +405,21 @@ class DockerProvider(DockerVips, Provider):
             tar.addfile(info, io.BytesIO(data))
         self._api("write authorized_keys", container.put_archive, "/home/%s/.ssh" % user, buf.getvalue())
 
+    def _set_default_route(self, container, networks):
+        """The way out goes through the first public vlan; with none, there is no default route.
+
+        Docker gives an instance on internal networks a default route anyway;
+        the host drops what it would carry (host_isolation), and the guest
+        should not see a way out that is not there.
+        """
+        vlans = dict((v["name"], v) for v in self.list_vlans())
+        public = [vlans[n["vlan"]] for n in networks if vlans.get(n["vlan"], {}).get("type") == "public"]
+        if public:
+            cmd = "ip route replace default via %s" % public[0]["gateway"]
+        else:
+            cmd = "ip route del default 2>/dev/null || true"
+        self._exec(container, ["/bin/sh", "-c", cmd], what="set the default route")
+
     def _wait_running(self, container, timeout):
         """Until systemd reports running or degraded; a timeout fails loudly."""
         deadline = time.monotonic() + timeout
@@ -415,6 +458,7 @@ class DockerProvider(DockerVips, Provider):
     def start_instance(self, current, wait, timeout):
         container = self._container(current)
         self._api("start %s" % container.name, container.start)
+        self._set_default_route(container, current["networks"])
         if wait:
             self._wait_running(container, timeout)
         container.reload()
@@ -431,6 +475,7 @@ class DockerProvider(DockerVips, Provider):
     def restart_instance(self, current, wait, timeout):
         container = self._container(current)
         self._api("restart %s" % container.name, container.restart, timeout=timeout)
+        self._set_default_route(container, current["networks"])
         if wait:
             self._wait_running(container, timeout)
         container.reload()

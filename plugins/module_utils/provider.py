@@ -107,6 +107,13 @@ class Provider(object):
         """spec: a complete vlan dict (cidr, gateway, vip_range resolved); returns the result."""
         raise NotImplementedError
 
+    def ensure_isolation(self, apply=True):
+        """Whatever keeps vlans apart beyond the platform's own objects, brought in line.
+
+        Returns True when something was (or, with apply=False, would be) changed.
+        """
+        return False
+
     def update_vlan(self, current, changes):
         raise IaasError("the %s provider cannot change a vlan in place" % self.name)
 

@@ -212,7 +212,9 @@ class VlanModule(ResourceModule):
                             field=field,
                             fix="keep the current value, or delete the vlan (state: absent, after its instances) "
                                 "and create it again")
-        self.set_resource(current, current, False)
+        # The host-side isolation may be gone (a host restart): bring it back.
+        repaired = self.provider.ensure_isolation(apply=not self.check_mode)
+        self.set_resource(current, current, repaired)
 
     def absent(self, current):
         if not current:
