@@ -20,7 +20,7 @@ description:
   - The inventory file name must end in C(instances.yml), C(instances.yaml),
     C(.iaas.yml) or C(.iaas.yaml).
 author:
-  - secure_cloud maintainers
+  - secure_cloud maintainers (@secure-cloud)
 options:
   plugin:
     description: The name of this plugin.

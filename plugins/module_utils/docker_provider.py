@@ -99,8 +99,8 @@ class DockerProvider(DockerVips, Provider):
     name = "docker"
     mutable_fields = {"vlan": (), "instance": ("cpus", "memory", "ssh_public_keys")}
 
-    def __init__(self, params, store):
-        super(DockerProvider, self).__init__(params, store)
+    def __init__(self, params, store, run_command=None):
+        super(DockerProvider, self).__init__(params, store, run_command=run_command)
         if not HAS_DOCKER:
             raise IaasError("the docker Python SDK is missing on the host that runs the module",
                             field="provider",
@@ -131,7 +131,7 @@ class DockerProvider(DockerVips, Provider):
             labels = image.labels or {}
             digests = [d.split("@", 1)[1] for d in image.attrs.get("RepoDigests") or [] if "@" in d]
             for tag in image.tags:
-                repo, _, short = tag.rpartition(":")
+                repo, short = tag.rpartition(":")[0], tag.rpartition(":")[2]
                 if repo == CATALOG_REPOSITORY:
                     out.append(dict(name=short, reference=tag, id=image.id, digests=digests))
                 elif labels.get(CATALOG_LABEL) == "true":
@@ -214,10 +214,10 @@ class DockerProvider(DockerVips, Provider):
         if not self.is_local():
             return False
         wanted = [dict(bridge=self._bridge_of(v), type=v["type"], gateway=v["gateway"]) for v in self.list_vlans()]
-        if host_isolation.in_place(wanted):
+        if host_isolation.in_place(wanted, self.run_command):
             return False
         if apply:
-            host_isolation.apply(wanted)
+            host_isolation.apply(wanted, self.run_command)
         return True
 
     @staticmethod
@@ -267,7 +267,7 @@ class DockerProvider(DockerVips, Provider):
     def _read_keys(self, container, user):
         path = "/home/%s/.ssh/authorized_keys" % user
         try:
-            stream, _stat = container.get_archive(path)
+            stream = container.get_archive(path)[0]
             data = b"".join(stream)
         except docker_errors.APIError:
             return []
@@ -395,7 +395,7 @@ class DockerProvider(DockerVips, Provider):
         if container.attrs["State"].get("Running"):
             self._inject_admin(container, user, keys)
             return
-        stream, _stat = self._api("read authorized_keys", container.get_archive, "/home/%s/.ssh/authorized_keys" % user)
+        stream = self._api("read authorized_keys", container.get_archive, "/home/%s/.ssh/authorized_keys" % user)[0]
         with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as old:
             info = old.getmembers()[0]
         info.size = len(data)
@@ -439,6 +439,12 @@ class DockerProvider(DockerVips, Provider):
                                     % (container.name, timeout, state), field="wait_timeout",
                                     fix="raise wait_timeout, or see docker exec %s systemctl --failed" % container.name)
             time.sleep(0.25)
+
+    def wait_instance(self, current, timeout):
+        container = self._container(current)
+        self._wait_running(container, timeout)
+        container.reload()
+        return self._instance_from_container(container)
 
     def update_instance(self, current, changes):
         container = self._container(current)
@@ -531,4 +537,3 @@ class DockerProvider(DockerVips, Provider):
         if self.docker_host != DEFAULT_DOCKER_HOST:
             hostvars["ansible_docker_host"] = self.docker_host
         return hostvars
-

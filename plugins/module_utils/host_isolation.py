@@ -20,8 +20,6 @@ applied.
 
 from __future__ import annotations
 
-import subprocess
-
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.errors import ProviderError
 
 TABLE = "secure_cloud_iaas_vlans"
@@ -52,28 +50,28 @@ def render(vlans):
     return script
 
 
-def _nft(args, stdin=None):
+def _nft(run, args, stdin=None):
+    """run: the module's command runner, run(argv, data=None) -> (rc, stdout, stderr)."""
     try:
-        proc = subprocess.run(["nft"] + args, input=stdin, capture_output=True, text=True, check=False)
+        return run(["nft"] + args, data=stdin)
     except OSError as exc:
         raise ProviderError("cannot run nft (%s)" % exc, field="provider",
                             fix="install nftables on the Docker host (make docker does) and run as root")
-    return proc
 
 
-def current_rules():
-    proc = _nft(["list", "table", "inet", TABLE])
-    if proc.returncode != 0:
+def current_rules(run):
+    rc, out, _err = _nft(run, ["list", "table", "inet", TABLE])
+    if rc != 0:
         return None
-    return [line.strip() for line in proc.stdout.splitlines() if line.strip().startswith(("iifname ", "ct state "))]
+    return [line.strip() for line in out.splitlines() if line.strip().startswith(("iifname ", "ct state "))]
 
 
-def in_place(vlans):
-    return current_rules() == rules(vlans) if vlans else current_rules() is None
+def in_place(vlans, run):
+    return current_rules(run) == rules(vlans) if vlans else current_rules(run) is None
 
 
-def apply(vlans):
-    proc = _nft(["-f", "-"], stdin=render(vlans))
-    if proc.returncode != 0:
-        raise ProviderError("nft refused the vlan isolation table: %s" % proc.stderr.strip(), field="provider",
+def apply(vlans, run):
+    rc, _out, err = _nft(run, ["-f", "-"], stdin=render(vlans))
+    if rc != 0:
+        raise ProviderError("nft refused the vlan isolation table: %s" % err.strip(), field="provider",
                             fix="run the module as root on the Docker host, with nftables installed")

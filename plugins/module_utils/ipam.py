@@ -42,7 +42,7 @@ def parse_cidr(value, field="cidr"):
                         fix="give an IPv4 network with its prefix length, e.g. 10.210.1.0/24")
     try:
         net = netaddr.IPNetwork(text)
-        netaddr.IPAddress(text.split("/")[0], version=4, flags=netaddr.INET_PTON)
+        netaddr.IPAddress(text.split("/", maxsplit=1)[0], version=4, flags=netaddr.INET_PTON)
     except (netaddr.AddrFormatError, ValueError, TypeError):
         raise IaasError("%r is not a valid IPv4 network" % (value,), field=field,
                         fix="give an IPv4 network with its prefix length, e.g. 10.210.1.0/24")

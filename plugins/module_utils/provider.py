@@ -75,9 +75,21 @@ class Provider(object):
     # difference is an immutable change (fails, or recreate: true).
     mutable_fields = {"vlan": (), "instance": ()}
 
-    def __init__(self, params, store):
+    def __init__(self, params, store, run_command=None):
         self.params = params
         self.store = store
+        self._run_command = run_command
+
+    def run_command(self, argv, data=None):
+        """Run a command on the host that runs the module: (rc, stdout, stderr).
+
+        The module hands in AnsibleModule.run_command; a provider made without
+        one (the inventory plugin) cannot run commands.
+        """
+        if self._run_command is None:
+            raise IaasError("this caller cannot run host commands (%s)" % argv[0], field="provider",
+                            fix="run the task through a secure_cloud.iaas module")
+        return self._run_command(argv, data=data)
 
     # -- catalog --------------------------------------------------------
     def list_images(self):
@@ -141,6 +153,10 @@ class Provider(object):
         """
         raise NotImplementedError
 
+    def wait_instance(self, current, timeout):
+        """Until the instance is ready (systemd running or degraded); IaasError on timeout."""
+        raise NotImplementedError
+
     def update_instance(self, current, changes):
         """changes: {field: new value} for fields in mutable_fields['instance']."""
         raise NotImplementedError
@@ -167,11 +183,15 @@ class Provider(object):
         raise NotImplementedError
 
 
-def get_provider(params, check_mode=False):
-    """The provider that ``params['provider']`` names, with its state store."""
+def get_provider(params, run_command=None):
+    """The provider that ``params['provider']`` names, with its state store.
+
+    run_command(argv, data=None) -> (rc, stdout, stderr) runs host commands
+    (the module's AnsibleModule.run_command).
+    """
     name = params.get("provider") or "docker"
     store = StateStore(params.get("state_dir") or DEFAULT_STATE_DIR)
     if name == "docker":
         from ansible_collections.secure_cloud.iaas.plugins.module_utils.docker_provider import DockerProvider
-        return DockerProvider(params, store)
+        return DockerProvider(params, store, run_command=run_command)
     raise IaasError("unknown provider %r" % name, field="provider", fix="use one of: %s" % ", ".join(PROVIDERS))

@@ -43,6 +43,9 @@ class ResourceModule(object):
         self.result = dict(changed=False)
         self.provider = None
 
+    def run_command(self, argv, data=None):
+        return self.module.run_command(argv, data=data, binary_data=True)
+
     def fail(self, msg, **kwargs):
         """The one way a module fails."""
         result = dict(self.result)
@@ -64,7 +67,7 @@ class ResourceModule(object):
     def run(self):
         try:
             self.check_timeout()
-            self.provider = get_provider(self.params)
+            self.provider = get_provider(self.params, run_command=self.run_command)
             self.execute()
         except IaasError as exc:
             self.fail(str(exc))

@@ -25,9 +25,11 @@ description:
   - On the C(docker) provider an instance is the container C(sciaas-<name>),
     with systemd as PID 1 (no C(--privileged); C(SYS_ADMIN), C(NET_ADMIN),
     C(NET_RAW) and C(NET_BROADCAST) so the guest manages its own interfaces as
-    root on a VM would), restarted with the engine unless stopped.
+    root on a VM would), restarted with the engine unless stopped. Its
+    default route goes through the gateway of its first public VLAN; an
+    instance on private VLANs only has none.
 author:
-  - secure_cloud maintainers
+  - secure_cloud maintainers (@secure-cloud)
 options:
   name:
     description:
@@ -338,13 +340,20 @@ class InstanceModule(ResourceModule):
             desired["state"] = "running" if run else "stopped"
             return self.set_resource(before, desired, True)
         # Planning (addresses) and creation run under one lock: two runs at
-        # once never pick the same address.
+        # once never pick the same address. The boot is waited for after the
+        # lock is released, so another run need not wait for it.
         with self.provider.store.lock():
             desired = self.plan(params, replacing)
             if before:
                 self.provider.delete_instance(before)
-            after = self.provider.create_instance(desired, run=run, wait=self.params["wait"],
-                                                  timeout=self.params["wait_timeout"])
+            after = self.provider.create_instance(desired, run=run, wait=False, timeout=self.params["wait_timeout"])
+        if run and self.params["wait"]:
+            try:
+                after = self.provider.wait_instance(after, self.params["wait_timeout"])
+            except BaseException:
+                # A new instance that does not come up is not left half-made.
+                self.provider.delete_instance(after)
+                raise
         self.set_resource(before, after, True)
 
     def reconcile(self, current, mutable):

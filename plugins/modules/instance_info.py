@@ -14,7 +14,7 @@ description:
     labels, in the same shape M(secure_cloud.iaas.instance) returns.
   - Returns an empty list when nothing matches.
 author:
-  - secure_cloud maintainers
+  - secure_cloud maintainers (@secure-cloud)
 options:
   name:
     description: Only the instance of this name.

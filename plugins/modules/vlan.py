@@ -23,8 +23,16 @@ description:
     C(sciaas-vlan-<name>); a private one is C(internal). Docker's own address
     allocator is limited to the largest block outside the O(vip_range)
     (RV(vlan.automatic_range)); instances always get explicit addresses.
+  - On the C(docker) provider the Docker host is outside every VLAN. Docker
+    keeps bridge networks apart; in addition the nftables table
+    C(inet secure_cloud_iaas_vlans) drops whatever enters the host from a
+    private VLAN, and from a public VLAN whatever is not addressed to its
+    gateway, so a guest that adds routes as root still reaches nothing. This
+    needs root and C(nft) on the Docker host, and is skipped for a remote
+    O(docker_host). A run that finds the table missing (after a restart of
+    the host) restores it and reports a change.
 author:
-  - secure_cloud maintainers
+  - secure_cloud maintainers (@secure-cloud)
 options:
   name:
     description:

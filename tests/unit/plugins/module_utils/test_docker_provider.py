@@ -8,9 +8,11 @@ Each test makes its own vlans (10.210.250.0/24 and up) and removes them.
 
 from __future__ import annotations
 
+import subprocess
+
 import pytest
 
-from ansible_collections.secure_cloud.iaas.plugins.module_utils import docker_provider
+from ansible_collections.secure_cloud.iaas.plugins.module_utils import docker_provider, host_isolation
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.errors import IaasError
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.instance import desired_instance
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.provider import get_provider
@@ -30,10 +32,15 @@ def test_host_routes_are_read_without_the_default_route(tmp_path):
         ("192.0.2.0/24", "a route of the host via eth0"), ("172.17.0.0/16", "a route of the host via docker0")]
 
 
+def run_command(argv, data=None):
+    proc = subprocess.run(argv, input=data, capture_output=True, text=True, check=False)
+    return proc.returncode, proc.stdout, proc.stderr
+
+
 @pytest.fixture
 def engine(tmp_path):
     try:
-        provider = get_provider(dict(provider="docker", state_dir=str(tmp_path / "state")))
+        provider = get_provider(dict(provider="docker", state_dir=str(tmp_path / "state")), run_command=run_command)
     except IaasError as exc:
         pytest.skip("no Docker engine: %s" % exc)
     made = []
@@ -53,7 +60,7 @@ def _vlan(provider, name, cidr, vlan_type="private"):
 
 
 def test_vlan_maps_to_a_labelled_network_with_the_automatic_range(engine):
-    provider, _ = engine
+    provider = engine[0]
     vlan = _vlan(provider, "ut-priv", "10.210.250.0/24")
     assert (vlan["cidr"], vlan["gateway"], vlan["vip_range"], vlan["automatic_range"]) == (
         "10.210.250.0/24", "10.210.250.1", "10.210.250.192/26", "10.210.250.0/25")
@@ -63,6 +70,10 @@ def test_vlan_maps_to_a_labelled_network_with_the_automatic_range(engine):
     assert provider.vlan_bridge("ut-priv") == "br-" + net.id[:12]
     # The vlan's cidr is now taken for every later vlan, and it is no "host route".
     assert ("10.210.250.0/24", "a route of the host via br-" + net.id[:12]) not in provider.reserved_networks()
+    # Nothing from a private vlan reaches the host; the rule goes with the vlan.
+    assert 'iifname "br-%s" drop' % net.id[:12] in host_isolation.current_rules(run_command)
+    provider.delete_vlan(vlan)
+    assert 'iifname "br-%s" drop' % net.id[:12] not in (host_isolation.current_rules(run_command) or [])
 
 
 def test_a_failed_second_network_leaves_no_container(engine, monkeypatch):
@@ -88,7 +99,7 @@ def test_a_failed_second_network_leaves_no_container(engine, monkeypatch):
 
 
 def test_a_failed_vlan_leaves_no_network(engine, monkeypatch):
-    provider, _ = engine
+    provider = engine[0]
     spec = desired_vlan(dict(name="ut-late", location="ut", type="public", cidr="10.210.253.0/24", labels=None),
                         provider.name)
     collection = type(provider.client.networks)

@@ -17,7 +17,7 @@ from ansible_collections.secure_cloud.iaas.plugins.module_utils.store import Sta
 
 def _bump(state_dir, rounds):
     store = StateStore(state_dir)
-    for _ in range(rounds):
+    for dummy in range(rounds):
         # Read, pause, write: without the lock, increments get lost.
         with store.lock():
             value = (store.get("counter", "c") or {"n": 0})["n"]
@@ -28,7 +28,7 @@ def _bump(state_dir, rounds):
 def test_two_processes_at_once_stay_consistent(tmp_path):
     state_dir = str(tmp_path / "state")
     ctx = multiprocessing.get_context("fork")
-    workers = [ctx.Process(target=_bump, args=(state_dir, 40)) for _ in range(3)]
+    workers = [ctx.Process(target=_bump, args=(state_dir, 40)) for dummy in range(3)]
     for proc in workers:
         proc.start()
     for proc in workers:

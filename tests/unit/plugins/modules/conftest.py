@@ -39,6 +39,7 @@ class FakeProvider(Provider):
         self.writes = []
         self.routes = [("192.0.2.0/24", "a route of the host via eth0")]
         self.fail_on_network = None
+        self.boot_fails = False
 
     def list_images(self):
         return [dict(name="debian12", reference="secure-cloud-iaas/instance:debian12", id=DEBIAN12_ID, digests=[]),
@@ -54,7 +55,7 @@ class FakeProvider(Provider):
         return list(self.routes)
 
     def list_vlans(self):
-        return [dict(v) for _, v in sorted(self.vlans.items())]
+        return [dict(self.vlans[name]) for name in sorted(self.vlans)]
 
     def create_vlan(self, spec):
         self.writes.append(("create_vlan", spec["name"]))
@@ -66,7 +67,7 @@ class FakeProvider(Provider):
         del self.vlans[current["name"]]
 
     def list_instances(self):
-        return [dict(i) for _, i in sorted(self.instances.items())]
+        return [dict(self.instances[name]) for name in sorted(self.instances)]
 
     def create_instance(self, spec, run, wait, timeout):
         self.writes.append(("create_instance", spec["name"]))
@@ -75,6 +76,13 @@ class FakeProvider(Provider):
                 raise IaasError("Docker refused to attach %s to vlan %s" % (spec["name"], net["vlan"]))
         self.instances[spec["name"]] = dict(spec, id="ctr-" + spec["name"], state="running" if run else "stopped")
         return dict(self.instances[spec["name"]])
+
+    def wait_instance(self, current, timeout):
+        self.writes.append(("wait", current["name"]))
+        if self.boot_fails:
+            raise IaasError("instance did not finish booting within wait_timeout=%ss" % timeout, field="wait_timeout",
+                            fix="raise wait_timeout")
+        return dict(self.instances[current["name"]])
 
     def update_instance(self, current, changes):
         self.writes.append(("update_instance", current["name"], sorted(changes)))
@@ -126,7 +134,7 @@ class FakeProvider(Provider):
 @pytest.fixture
 def provider(tmp_path, monkeypatch):
     fake = FakeProvider(StateStore(str(tmp_path / "state")))
-    monkeypatch.setattr(resource, "get_provider", lambda params: fake)
+    monkeypatch.setattr(resource, "get_provider", lambda params, run_command=None: fake)
     for variable in ("SECURE_CLOUD_ALLOWED_LOCATIONS", "SECURE_CLOUD_PROVIDER"):
         monkeypatch.delenv(variable, raising=False)
     return fake

@@ -69,7 +69,7 @@ def test_bad_input_fails_naming_the_field_and_creates_nothing(cloud, run_module,
 
 def test_a_private_key_never_reaches_the_output(cloud, run_module):
     secret = "-----BEGIN OPENSSH PRIVATE KEY----- b3BlbnNzaC1rZXktdjEAAAAA"
-    _, result = run_module(instance.main, dict(WEB, ssh_public_keys=[secret]))
+    dummy, result = run_module(instance.main, dict(WEB, ssh_public_keys=[secret]))
     assert "b3BlbnNzaC1rZXktdjEAAAAA" not in result["msg"]
 
 
@@ -112,7 +112,20 @@ def test_second_identical_run_changes_nothing(cloud, run_module):
                                                     state="running"), diff=True)
     assert not failed and not result["changed"]
     assert result["diff"]["before"] == result["diff"]["after"]
-    assert cloud.writes == [("create_instance", "web-1")]
+    assert cloud.writes == [("create_instance", "web-1"), ("wait", "web-1")]
+
+
+def test_a_boot_that_times_out_fails_and_removes_the_instance(cloud, run_module):
+    cloud.boot_fails = True
+    failed, result = run_module(instance.main, dict(WEB, wait_timeout=5))
+    assert failed and result["msg"].startswith("wait_timeout: instance did not finish booting within wait_timeout=5s")
+    assert cloud.writes == [("create_instance", "web-1"), ("wait", "web-1"), ("delete_instance", "web-1")]
+    assert "web-1" not in cloud.instances
+
+
+def test_no_wait_means_no_wait(cloud, run_module):
+    failed, result = run_module(instance.main, dict(WEB, wait=False))
+    assert not failed and cloud.writes == [("create_instance", "web-1")]
 
 
 @pytest.mark.parametrize("change, field", [
@@ -128,7 +141,7 @@ def test_immutable_change_without_recreate_fails_naming_the_field(cloud, run_mod
     assert failed
     assert result["msg"].startswith(field)
     assert "set recreate: true" in result["msg"]
-    assert cloud.writes == [("create_instance", "web-1")]
+    assert cloud.writes == [("create_instance", "web-1"), ("wait", "web-1")]
 
 
 def test_recreate_replaces_and_keeps_addresses_not_named(cloud, run_module):
@@ -137,7 +150,7 @@ def test_recreate_replaces_and_keeps_addresses_not_named(cloud, run_module):
     assert not failed and result["changed"]
     assert result["diff"]["before"]["image"] == "debian12" and result["instance"]["image"] == "debian13"
     assert [n["ip"] for n in result["instance"]["networks"]] == ["10.210.1.2", "10.210.2.10"]
-    assert cloud.writes[1:] == [("delete_instance", "web-1"), ("create_instance", "web-1")]
+    assert cloud.writes[2:] == [("delete_instance", "web-1"), ("create_instance", "web-1"), ("wait", "web-1")]
 
 
 def test_an_instance_never_moves_between_locations_even_with_recreate(cloud, run_module):
@@ -160,7 +173,7 @@ def test_sizes_and_keys_change_in_place(cloud, run_module):
                                 check=True)
     assert not failed and result["changed"]
     assert (result["instance"]["cpus"], result["instance"]["memory"], result["instance"]["instance_type"]) == (1.5, "2g", "custom")
-    assert cloud.writes == [("create_instance", "web-1")]
+    assert cloud.writes == [("create_instance", "web-1"), ("wait", "web-1")]
     failed, result = run_module(instance.main, dict(name="web-1", instance_type="large", ssh_public_keys=[KEY]))
     assert not failed and result["changed"] and result["instance"]["instance_type"] == "large"
     assert cloud.writes[-1] == ("update_instance", "web-1", ["cpus", "memory", "ssh_public_keys"])
@@ -201,17 +214,17 @@ def test_info_filters_and_returns_an_empty_list(cloud, run_module):
     cloud.add_instance("web-1", "fra1", [dict(vlan="front", ip="10.210.1.2")])
     cloud.instances["web-1"]["labels"] = {"role": "web"}
     cloud.add_instance("far-1", "ams1", [dict(vlan="remote", ip="10.210.3.2")])
-    _, result = run_module(instance_info.main, {})
+    dummy, result = run_module(instance_info.main, {})
     assert [i["name"] for i in result["instances"]] == ["db-1", "far-1", "web-1"]
-    _, result = run_module(instance_info.main, dict(location="fra1"))
+    dummy, result = run_module(instance_info.main, dict(location="fra1"))
     assert [i["name"] for i in result["instances"]] == ["db-1", "web-1"]
-    _, result = run_module(instance_info.main, dict(labels={"role": "web"}))
+    dummy, result = run_module(instance_info.main, dict(labels={"role": "web"}))
     assert [i["name"] for i in result["instances"]] == ["web-1"]
-    _, result = run_module(instance_info.main, dict(name="web-9"))
+    dummy, result = run_module(instance_info.main, dict(name="web-9"))
     assert result["instances"] == []
 
 
 def test_info_and_module_share_the_shape(cloud, run_module):
-    _, created = run_module(instance.main, WEB)
-    _, listed = run_module(instance_info.main, dict(name="web-1"))
+    dummy, created = run_module(instance.main, WEB)
+    dummy, listed = run_module(instance_info.main, dict(name="web-1"))
     assert listed["instances"] == [created["instance"]]

@@ -125,17 +125,17 @@ def test_info_filters_and_returns_an_empty_list(provider, run_module):
     provider.add_vlan("front", "fra1", "10.210.1.0/24", "public")
     provider.add_vlan("back", "ams1", "10.210.2.0/24")
     provider.vlans["back"]["labels"] = {"tier": "db"}
-    _, result = run_module(vlan_info.main, {})
+    dummy, result = run_module(vlan_info.main, {})
     assert [v["name"] for v in result["vlans"]] == ["back", "front"]
-    _, result = run_module(vlan_info.main, dict(location="fra1"))
+    dummy, result = run_module(vlan_info.main, dict(location="fra1"))
     assert [v["name"] for v in result["vlans"]] == ["front"]
-    _, result = run_module(vlan_info.main, dict(labels={"tier": "db"}))
+    dummy, result = run_module(vlan_info.main, dict(labels={"tier": "db"}))
     assert [v["name"] for v in result["vlans"]] == ["back"]
-    _, result = run_module(vlan_info.main, dict(name="nothing"))
+    dummy, result = run_module(vlan_info.main, dict(name="nothing"))
     assert result["vlans"] == [] and not result["changed"]
 
 
 def test_info_and_module_share_the_shape(provider, run_module):
-    _, created = run_module(vlan.main, FRONT)
-    _, listed = run_module(vlan_info.main, dict(name="front"))
+    dummy, created = run_module(vlan.main, FRONT)
+    dummy, listed = run_module(vlan_info.main, dict(name="front"))
     assert listed["vlans"] == [created["vlan"]]
