@@ -148,6 +148,7 @@ EXAMPLES = r"""
         ip: 10.210.2.10
     ssh_public_keys:
       - "{{ lookup('ansible.builtin.file', '~/.ssh/id_ed25519.pub') }}"
+  register: web
 
 - name: Create a database server on the private VLAN only, with its image pinned
   secure_cloud.iaas.instance:

@@ -220,8 +220,13 @@ class VlanModule(ResourceModule):
                             field=field,
                             fix="keep the current value, or delete the vlan (state: absent, after its instances) "
                                 "and create it again")
-        # The host-side isolation may be gone (a host restart): bring it back.
-        repaired = self.provider.ensure_isolation(apply=not self.check_mode)
+        # The host-side isolation may be gone (a host restart): bring it back,
+        # under the lock that vlan creation and deletion also hold.
+        if self.check_mode:
+            repaired = self.provider.ensure_isolation(apply=False)
+        else:
+            with self.provider.store.lock():
+                repaired = self.provider.ensure_isolation()
         self.set_resource(current, current, repaired)
 
     def absent(self, current):
