@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Checks, on the controller, that a private key matches its certificate and
 that the certificate is issued by the given CA. Runs with the controller's
 Python, which always has the cryptography package (ansible-core needs it).

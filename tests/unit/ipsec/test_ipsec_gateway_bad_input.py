@@ -114,7 +114,7 @@ def _pem(tmp_path, name, obj):
 @pytest.fixture(name="pki")
 def fixture_pki(tmp_path):
     """A CA, a gateway key and certificate, a stranger key, and a certificate from another CA."""
-    ca_key, gw_key, other_key = (ec.generate_private_key(ec.SECP256R1()) for _ in range(3))
+    ca_key, gw_key, other_key = (ec.generate_private_key(ec.SECP256R1()) for _key in range(3))
     ca = _issue("test CA", ca_key, "test CA", ca_key, ca=True)
     gw = _issue("gw.site.example", gw_key, "test CA", ca_key)
     foreign = _issue("gw.site.example", gw_key, "other CA", other_key)
