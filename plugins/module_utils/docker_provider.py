@@ -357,6 +357,7 @@ class DockerProvider(DockerVips, Provider):
             self._remove_container_quietly(container, name)
             raise
         container.reload()
+        self._instances_changed()
         return self._instance_from_container(container)
 
     def _remove_container_quietly(self, container, name):
@@ -404,6 +405,14 @@ class DockerProvider(DockerVips, Provider):
         with tarfile.open(fileobj=buf, mode="w") as tar:
             tar.addfile(info, io.BytesIO(data))
         self._api("write authorized_keys", container.put_archive, "/home/%s/.ssh" % user, buf.getvalue())
+
+    def _instances_changed(self):
+        """Ports came or went (veth names change on every start): the vip guard follows.
+
+        Only when vips exist; without them there is no guard to keep.
+        """
+        if self.store.list("vip"):
+            self.sync_guard()
 
     def _set_default_route(self, container, networks):
         """The way out goes through the first public vlan; with none, there is no default route.
@@ -465,6 +474,7 @@ class DockerProvider(DockerVips, Provider):
         container = self._container(current)
         self._api("start %s" % container.name, container.start)
         self._set_default_route(container, current["networks"])
+        self._instances_changed()
         if wait:
             self._wait_running(container, timeout)
         container.reload()
@@ -482,6 +492,7 @@ class DockerProvider(DockerVips, Provider):
         container = self._container(current)
         self._api("restart %s" % container.name, container.restart, timeout=timeout)
         self._set_default_route(container, current["networks"])
+        self._instances_changed()
         if wait:
             self._wait_running(container, timeout)
         container.reload()
@@ -493,6 +504,7 @@ class DockerProvider(DockerVips, Provider):
         except docker_errors.NotFound:
             return
         self._api("remove %s" % container.name, container.remove, force=True, v=True)
+        self._instances_changed()
 
     # -- for vips and the inventory ------------------------------------------
     def instance_pid(self, name):
