@@ -281,12 +281,14 @@ class DockerProvider(DockerVips, Provider):
         labels = attrs["Config"].get("Labels") or {}
         host = attrs.get("HostConfig") or {}
         order = [n for n in (labels.get(PREFIX + "networks") or "").split(",") if n]
+        ifnames = [n for n in (labels.get(PREFIX + "interfaces") or "").split(",") if n]
         attached = (attrs.get("NetworkSettings") or {}).get("Networks") or {}
         networks = []
         for i, vlan in enumerate(order):
             endpoint = attached.get(network_name(vlan)) or {}
             ip = ((endpoint.get("IPAMConfig") or {}).get("IPv4Address") or endpoint.get("IPAddress") or None)
-            networks.append(dict(vlan=vlan, ip=ip, interface="eth%d" % i, mac=endpoint.get("MacAddress") or None))
+            networks.append(dict(vlan=vlan, ip=ip, interface=ifnames[i] if i < len(ifnames) else None,
+                                 mac=endpoint.get("MacAddress") or None))
         user = labels.get(PREFIX + "admin_user")
         return instance_result(
             name=labels.get(PREFIX + "name"), location=labels.get(PREFIX + "location"),
@@ -316,12 +318,26 @@ class DockerProvider(DockerVips, Provider):
     def _container(self, current):
         return self._api("inspect container", self.client.containers.get, current["id"])
 
+    def interface_names(self, networks, vlans):
+        """The engine names the interfaces, not the order of networks.
+
+        Docker (measured on 20.10) attaches the networks that have a way out
+        first, then the internal ones, each group in order of the network's
+        name, at every start: public vlans first, then private ones, by vlan
+        name. The unit tests check this against the engine.
+        """
+        def key(net):
+            return (vlans[net["vlan"]]["type"] != "public", network_name(net["vlan"]))
+        order = sorted(networks, key=key)
+        return ["eth%d" % order.index(net) for net in networks]
+
     def create_instance(self, spec, run, wait, timeout):
         name = container_name(spec["name"])
         labels = {MANAGED: "true", PREFIX + "kind": "instance", PREFIX + "name": spec["name"],
                   PREFIX + "location": spec["location"], PREFIX + "image": spec["image"],
                   PREFIX + "admin_user": spec["admin_user"],
-                  PREFIX + "networks": ",".join(n["vlan"] for n in spec["networks"])}
+                  PREFIX + "networks": ",".join(n["vlan"] for n in spec["networks"]),
+                  PREFIX + "interfaces": ",".join(n["interface"] for n in spec["networks"])}
         labels.update((USER_LABEL + k, v) for k, v in spec["labels"].items())
         first = spec["networks"][0]
         memory = parse_memory(spec["memory"]) * 1024 * 1024

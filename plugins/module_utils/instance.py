@@ -86,7 +86,8 @@ def instance_result(name, location, image, image_id, cpus, memory_mb, hostname, 
                     admin_user, ssh_public_keys, labels=None, state=None, provider=None, resource_id=None):
     """The one shape of an instance, returned by instance, instance_info and every provider.
 
-    networks: [{vlan, ip, interface, mac}] in interface order (eth0 first).
+    networks: [{vlan, ip, interface, mac}] in the order the user gave; interface
+    is the guest's name for it, as the provider's interface_names() says.
     """
     return dict(
         name=name,
@@ -227,6 +228,8 @@ def desired_instance(params, provider, vlans, instances, exclude=None):
     for name, extra in provider.foreign_addresses().items():
         used.setdefault(name, {}).update(extra)
     networks = plan_networks(params.get("networks"), params["location"], vlans, used)
+    for net, name in zip(networks, provider.interface_names(networks, vlans)):
+        net["interface"] = name
     return instance_result(
         name=params["name"], location=params["location"], image=image["name"], image_id=image["id"],
         cpus=cpus, memory_mb=memory, hostname=hostname, networks=networks, admin_user=admin_user,

@@ -146,6 +146,13 @@ class Provider(object):
                 return inst
         return None
 
+    def interface_names(self, networks, vlans):
+        """The guest's interface name for each entry of networks ([{vlan, ip}]), in that order.
+
+        vlans: {name: vlan}. By default the order of networks: eth0, eth1, ...
+        """
+        return ["eth%d" % i for i in range(len(networks))]
+
     def create_instance(self, spec, run, wait, timeout):
         """spec: a complete instance dict (every network has its ip); run: start it.
 

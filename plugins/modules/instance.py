@@ -13,9 +13,12 @@ description:
   - An instance is a machine from the image catalog in one location, with one
     address on each of its VLANs, an admin user with SSH keys, and CPU and
     memory limits.
-  - The order of O(networks) gives the interfaces, V(eth0) first. Every VLAN
-    must be in the instance's location. An address left out is allocated, the
-    lowest free one outside the VLAN's vip_range.
+  - Every VLAN of O(networks) must be in the instance's location. An address
+    left out is allocated, the lowest free one outside the VLAN's vip_range.
+  - The platform names the guest's interfaces and RV(instance.networks[].interface)
+    reports each. On the C(docker) provider the engine attaches public VLANs
+    first, then private ones, each group in order of the VLAN name (a public
+    VLAN alone is always V(eth0)).
   - Changing an immutable field (O(image), O(image_digest), O(networks), an
     address, O(hostname), O(admin_user), O(labels)) fails and names the field,
     unless O(recreate=true). O(instance_type), O(cpus), O(memory) and
@@ -26,8 +29,8 @@ description:
     with systemd as PID 1 (no C(--privileged); C(SYS_ADMIN), C(NET_ADMIN),
     C(NET_RAW) and C(NET_BROADCAST) so the guest manages its own interfaces as
     root on a VM would), restarted with the engine unless stopped. Its
-    default route goes through the gateway of its first public VLAN; an
-    instance on private VLANs only has none.
+    default route goes through the gateway of the first public VLAN in
+    O(networks); an instance on private VLANs only has none.
 author:
   - secure_cloud maintainers (@secure-cloud)
 options:
@@ -72,8 +75,8 @@ options:
     type: str
   networks:
     description:
-      - The VLANs of the instance, in interface order (V(eth0) first).
-        Required to create an instance.
+      - The VLANs of the instance, one address on each. Required to create an
+        instance. The first public VLAN in this list carries the default route.
     type: list
     elements: dict
     suboptions:
@@ -143,8 +146,8 @@ EXAMPLES = r"""
     location: fra1
     instance_type: small
     networks:
-      - vlan: front            # eth0, address allocated
-      - vlan: back             # eth1
+      - vlan: front            # public: eth0 and the default route, address allocated
+      - vlan: back             # private: eth1
         ip: 10.210.2.10
     ssh_public_keys:
       - "{{ lookup('ansible.builtin.file', '~/.ssh/id_ed25519.pub') }}"
@@ -220,7 +223,7 @@ instance:
       type: str
       sample: web-1
     networks:
-      description: One entry per VLAN, in interface order.
+      description: One entry per VLAN, in the order of O(networks).
       type: list
       elements: dict
       contains:

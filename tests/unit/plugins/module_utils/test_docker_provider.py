@@ -115,3 +115,29 @@ def test_a_failed_vlan_leaves_no_network(engine, monkeypatch):
         provider.create_vlan(spec)
     assert "read timed out" in str(err.value)
     assert provider.client.networks.list(names=["sciaas-vlan-ut-late"]) == []
+
+
+def test_way_out_through_the_public_vlan_and_the_facts_vips_need(engine):
+    provider, made = engine
+    _vlan(provider, "ut-back", "10.210.251.0/24")
+    _vlan(provider, "ut-front", "10.210.252.0/24", vlan_type="public")
+    _vlan(provider, "ut-aaa", "10.210.253.0/24")
+    # The engine attaches the public vlan first, then the private ones by
+    # name, whatever the order asked; the result says so, and the way out is
+    # through the public vlan.
+    spec = desired_instance(dict(name="ut-two", location="ut", image="debian12",
+                                 networks=[dict(vlan="ut-back"), dict(vlan="ut-front", ip="10.210.252.7"),
+                                           dict(vlan="ut-aaa")]),
+                            provider, dict((v["name"], v) for v in provider.list_vlans()), [])
+    made.append("ut-two")
+    inst = provider.create_instance(spec, run=True, wait=False, timeout=30)
+    assert [(n["vlan"], n["ip"], n["interface"]) for n in inst["networks"]] == [
+        ("ut-back", "10.210.251.2", "eth2"), ("ut-front", "10.210.252.7", "eth0"), ("ut-aaa", "10.210.253.2", "eth1")]
+    container = provider.client.containers.get("sciaas-ut-two")
+    route = container.exec_run(["ip", "route", "show", "default"]).output.decode().strip()
+    assert route.startswith("default via 10.210.252.1 dev eth0")
+    ports = provider.instance_interfaces("ut-two")
+    # What the guest really sees matches what the result reported.
+    assert [(p["vlan"], p["interface"]) for p in ports] == [("ut-back", "eth2"), ("ut-front", "eth0"), ("ut-aaa", "eth1")]
+    assert all(p["host_veth"] and p["host_veth"].startswith("veth") for p in ports)
+    assert provider.instance_pid("ut-two") > 1
