@@ -19,4 +19,4 @@ for address in $(echo "$addresses" | tr , ' '); do
   done
 done
 end=$(date +%s.%N)
-awk "BEGIN { printf \"%.2f s (%.2f s from the start of the disruption)\n\", $end - $start, $end - $begin }"
+awk "BEGIN { printf \"%.2f s after the disruption returned, %.2f s after it began\n\", $end - $start, $end - $begin }"
