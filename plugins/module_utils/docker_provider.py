@@ -10,9 +10,9 @@ Mapping (every object carries the label secure_cloud.iaas.managed=true):
               ``ip_range`` outside the vip_range so the engine never hands out a
               vip address by itself (addresses are always given explicitly).
 - instance -> container ``sciaas-<name>`` from the local image catalog, systemd as
-              PID 1 without --privileged, one static address per vlan (the order of
-              ``networks`` gives eth0, eth1, ...), cpu/memory limits, an admin user
-              with SSH keys injected after boot.
+              PID 1 without --privileged, one static address per vlan (public vlans
+              are eth0, eth1, ... then private ones, by name), cpu/memory limits, an
+              admin user with SSH keys injected after boot.
 - location -> a label; nothing ever moves between locations.
 
 Only this file imports the docker SDK.
@@ -356,8 +356,9 @@ class DockerProvider(DockerVips, Provider):
                 networking_config={network_name(first["vlan"]): self.client.api.create_endpoint_config(
                     ipv4_address=first["ip"])},
             )
-            # Every network is attached before the first start, in order, so
-            # the interfaces come up as eth0, eth1, ... with their addresses.
+            # Every network is attached before the first start, so the guest
+            # boots with all its interfaces and addresses (named as
+            # interface_names() says).
             for net in spec["networks"][1:]:
                 self._api("attach %s to vlan %s" % (name, net["vlan"]), self.client.api.connect_container_to_network,
                           container.id, network_name(net["vlan"]), ipv4_address=net["ip"])
