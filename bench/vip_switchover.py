@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Planned vip switchovers as a client sees them.
 
 Brings up the Molecule `vip` scenario (two allowed web servers, a client), then
@@ -13,7 +12,7 @@ the medians, writes bench/results/vip_switchover.json, and removes the
 scenario again unless KEEP=1. Run as root on the Docker host, after make setup
 and make images.
 
-  bench/vip_switchover.py [TRIALS]
+  .venv/bin/python bench/vip_switchover.py [TRIALS]
 """
 
 import json

@@ -21,9 +21,13 @@ for kind in instance base; do
   docker images -q --filter "label=$LABEL" --filter "reference=secure-cloud-iaas/$kind:*" | sort -u | each docker rmi -f
 done
 docker images -q --filter "label=$LABEL" | sort -u | each docker rmi -f
-# Host-side state of the docker provider: the vlan guard and the state store
+# Host-side state of the docker provider: the vip guard, the vlan isolation
+# table and the state store
 # (vip reservations), which mean nothing once the containers are gone.
-if command -v nft >/dev/null 2>&1; then nft delete table bridge secure_cloud_iaas_guard 2>/dev/null || true; fi
+if command -v nft >/dev/null 2>&1; then
+  nft delete table bridge secure_cloud_iaas_guard 2>/dev/null || true
+  nft delete table inet secure_cloud_iaas_vlans 2>/dev/null || true
+fi
 rm -rf "${SECURE_CLOUD_STATE_DIR:-$HOME/.local/state/secure_cloud_iaas}"
 rm -rf build
 echo "clean: removed the project's containers, networks, volumes and images"

@@ -22,8 +22,6 @@ know yet is still held to the MAC rules for vips.
 
 from __future__ import annotations
 
-import subprocess
-
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.errors import ProviderError
 
 TABLE = "secure_cloud_iaas_guard"
@@ -77,19 +75,25 @@ def render(ports, vip_grants):
     return script
 
 
-def apply(script):
-    """Load SCRIPT with nft after checking it; the old table stays on any error."""
+def apply(script, run):
+    """Load SCRIPT with nft after checking it; the old table stays on any error.
+
+    run: the module's command runner, run(argv, data=None) -> (rc, stdout, stderr).
+    """
     for argv, what in ((["nft", "-c", "-f", "-"], "checking"), (["nft", "-f", "-"], "loading")):
         try:
-            proc = subprocess.run(argv, input=script, capture_output=True, text=True, timeout=30, check=False)
+            rc, _out, err = run(argv, data=script)
         except OSError as exc:
             raise ProviderError("%s the vlan guard failed: %s" % (what, exc),
-                                fix="install nftables on the Docker host (apt-get install nftables)")
-        if proc.returncode != 0:
-            raise ProviderError("%s the vlan guard failed: %s" % (what, proc.stderr.strip()),
+                                fix="install nftables on the Docker host (make docker does)")
+        if rc != 0:
+            raise ProviderError("%s the vlan guard failed: %s" % (what, err.strip()),
                                 fix="the Docker provider programs the bridges with nft and needs root on the Docker host")
 
 
-def remove():
-    """Drop the guard table (nothing left to guard)."""
-    subprocess.run(["nft", "delete", "table", "bridge", TABLE], capture_output=True, check=False)
+def remove(run):
+    """Drop the guard table (nothing left to guard); absent already is fine."""
+    try:
+        run(["nft", "delete", "table", "bridge", TABLE])
+    except OSError:
+        pass

@@ -42,7 +42,7 @@ class DockerVips(object):
                 continue
             pid = self.instance_pid(inst["name"])
             if pid:
-                out[inst["name"]] = dict(pid=pid, links=netns.links(pid))
+                out[inst["name"]] = dict(pid=pid, links=netns.links(self.run_command, pid))
         return out
 
     def _vip_from_record(self, rec, instances, wire):
@@ -78,7 +78,7 @@ class DockerVips(object):
         instances = self.list_instances()
         records = self.store.list(KIND)
         wire = self._wire(instances)
-        ifnames = netns.host_ifnames() if wire else {}
+        ifnames = netns.host_ifnames(self.run_command) if wire else {}
         ports, mac_of = [], {}
         for inst in instances:
             links = dict((link["mac"], link) for link in wire.get(inst["name"], {}).get("links", []))
@@ -93,21 +93,22 @@ class DockerVips(object):
             grants[rec["address"]] = sorted(mac_of[(name, rec["vlan"])] for name in rec["allowed_instances"]
                                             if mac_of.get((name, rec["vlan"])))
         if ports or grants:
-            bridge_guard.apply(bridge_guard.render(ports, grants))
+            bridge_guard.apply(bridge_guard.render(ports, grants), self.run_command)
         else:
-            bridge_guard.remove()
+            bridge_guard.remove(self.run_command)
 
     # -- vip lifecycle ---------------------------------------------------------
     def _move(self, vip, new_holder, holders):
         """Make before break: the new holder announces the vip, then the others drop it."""
         if new_holder:
             iface = self._vlan_interface(new_holder, vip["vlan"])
-            netns.add_address(self._running_pid(new_holder), iface, vip["address"], vip["prefixlen"])
+            pid = self._running_pid(new_holder)
+            netns.add_address(self.run_command, pid, iface, vip["address"], vip["prefixlen"])
         for name in holders:
             if name != new_holder:
                 pid = self.instance_pid(name)
                 if pid:
-                    netns.remove_address(pid, vip["address"])
+                    netns.remove_address(self.run_command, pid, vip["address"])
 
     def _running_pid(self, name):
         pid = self.instance_pid(name)
@@ -120,15 +121,16 @@ class DockerVips(object):
         inst = next(i for i in self.list_instances() if i["name"] == name)
         net = next(n for n in inst["networks"] if n["vlan"] == vlan)
         mac = (net.get("mac") or "").lower()
-        link = next((link for link in netns.links(self._running_pid(name)) if link["mac"] == mac), None)
+        links = netns.links(self.run_command, self._running_pid(name))
+        link = next((link for link in links if link["mac"] == mac), None)
         if link is None:
             raise IaasError("instance %s has no interface on vlan %s" % (name, vlan), field="holder",
                             fix="restart the instance so its network is attached again")
         return link["ifname"]
 
     def _record(self, vip):
-        return dict((k, vip[k]) for k in ("name", "vlan", "location", "address", "prefixlen",
-                                           "allowed_instances", "stored_holder", "labels"))
+        fields = ("name", "vlan", "location", "address", "prefixlen", "allowed_instances", "stored_holder", "labels")
+        return dict((k, vip[k]) for k in fields)
 
     def create_vip(self, spec):
         self._require_local()

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.errors import ProviderError
@@ -34,29 +33,30 @@ for _ in range(count):
 """
 
 
-def _run(argv, what):
+def _run(run, argv, what):
+    """run: the module's command runner, run(argv, data=None) -> (rc, stdout, stderr)."""
     try:
-        proc = subprocess.run(argv, capture_output=True, text=True, timeout=30, check=False)
-    except (OSError, subprocess.TimeoutExpired) as exc:
+        rc, out, err = run(argv)
+    except OSError as exc:
         raise ProviderError("%s failed: %s" % (what, exc))
-    if proc.returncode != 0:
+    if rc != 0:
         hint = ""
         if os.geteuid() != 0:
             hint = " (the Docker provider changes instance networks from the host and needs root there)"
-        raise ProviderError("%s failed: %s%s" % (what, (proc.stderr or proc.stdout).strip(), hint))
-    return proc.stdout
+        raise ProviderError("%s failed: %s%s" % (what, (err or out).strip(), hint))
+    return out
 
 
-def in_netns(pid, argv, what):
+def in_netns(run, pid, argv, what):
     """Run ARGV inside the network namespace of process PID; return its stdout."""
     if not pid:
         raise ProviderError("%s: the instance is not running" % what)
-    return _run(["nsenter", "-t", str(pid), "-n", "--"] + list(argv), what)
+    return _run(run, ["nsenter", "-t", str(pid), "-n", "--"] + list(argv), what)
 
 
-def links(pid):
+def links(run, pid):
     """The instance's interfaces: name, MAC, host-side peer ifindex, IPv4 addresses."""
-    raw = json.loads(in_netns(pid, ["ip", "-j", "addr", "show"], "listing interfaces") or "[]")
+    raw = json.loads(in_netns(run, pid, ["ip", "-j", "addr", "show"], "listing interfaces") or "[]")
     result = []
     for link in raw:
         if link.get("ifname") == "lo":
@@ -71,25 +71,26 @@ def links(pid):
     return result
 
 
-def host_ifnames():
+def host_ifnames(run):
     """{ifindex: name} of the host's interfaces (the host ends of the instances' veths)."""
-    raw = json.loads(_run(["ip", "-j", "link", "show"], "listing host interfaces") or "[]")
+    raw = json.loads(_run(run, ["ip", "-j", "link", "show"], "listing host interfaces") or "[]")
     return dict((link["ifindex"], link["ifname"]) for link in raw)
 
 
-def add_address(pid, ifname, address, prefixlen, garp_count=3):
+def add_address(run, pid, ifname, address, prefixlen, garp_count=3):
     """Add ADDRESS to IFNAME in the namespace (if absent), then announce it."""
-    present = any(address in link["addresses"] for link in links(pid) if link["ifname"] == ifname)
+    present = any(address in link["addresses"] for link in links(run, pid) if link["ifname"] == ifname)
     if not present:
-        in_netns(pid, ["ip", "addr", "add", "%s/%d" % (address, prefixlen), "dev", ifname],
+        in_netns(run, pid, ["ip", "addr", "add", "%s/%d" % (address, prefixlen), "dev", ifname],
                  "adding %s to %s" % (address, ifname))
-    in_netns(pid, [sys.executable, "-c", _GARP, ifname, address, str(garp_count)],
+    in_netns(run, pid, [sys.executable, "-c", _GARP, ifname, address, str(garp_count)],
              "announcing %s with gratuitous ARP" % address)
 
 
-def remove_address(pid, address):
+def remove_address(run, pid, address):
     """Remove ADDRESS from whichever interface holds it in the namespace."""
-    for link in links(pid):
+    for link in links(run, pid):
         if address in link["addresses"]:
-            in_netns(pid, ["ip", "addr", "del", "%s/%d" % (address, link["addresses"][address]), "dev", link["ifname"]],
+            in_netns(run, pid, ["ip", "addr", "del", "%s/%d" % (address, link["addresses"][address]),
+                                "dev", link["ifname"]],
                      "removing %s from %s" % (address, link["ifname"]))

@@ -10,7 +10,7 @@ module: vip
 short_description: Reserve virtual IPs, say which instances may hold them, and move them
 version_added: 0.1.0
 description:
-  - A virtual IP (vip) is an address in a VLAN's O(vip_range) that several
+  - A virtual IP (vip) is an address in a VLAN's vip_range that several
     instances may hold, one at a time, so a service's address can move to a
     standby. The address is never given to an instance as its own.
   - The network enforces O(allowed_instances) - an instance that is not allowed
@@ -31,7 +31,7 @@ description:
     moves enter the instances' network namespaces from the host. That needs the
     Docker engine on the host that runs the task, and root there.
 author:
-  - secure_cloud maintainers
+  - secure_cloud maintainers (@secure-cloud)
 options:
   name:
     description:
@@ -239,9 +239,9 @@ class VipModule(ResourceModule):
         if len(vip["holders"]) > 1:
             self.module.warn("vip %s is held by several instances at once: %s" % (vip["name"], ", ".join(vip["holders"])))
         elif vip["stored_holder"] != vip["holder"]:
+            found, stored = vip["holder"] or "nobody", vip["stored_holder"] or "nobody"
             self.module.warn("vip %s is held by %s on the network, not by %s as last set through the API "
-                             "(keepalived or a guest moved it)" % (vip["name"], vip["holder"] or "nobody",
-                                                                  vip["stored_holder"] or "nobody"))
+                             "(keepalived or a guest moved it)" % (vip["name"], found, stored))
 
 
 def main():

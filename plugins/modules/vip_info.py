@@ -15,7 +15,7 @@ description:
     the network.
   - Returns an empty list when nothing matches.
 author:
-  - secure_cloud maintainers
+  - secure_cloud maintainers (@secure-cloud)
 options:
   name:
     description: Only the vip of this name.
