@@ -1,10 +1,10 @@
-#!/usr/bin/python3
 """Demo service behind the vip: answers every GET with the name of the instance.
 
-Installed as /usr/local/bin/demo-http so its process name is 'demo-http', which
-keepalived tracks. Usage: demo-http [PORT]
+Runs as `python3 /usr/local/bin/demo-http [PORT]` and names its process
+'demo-http', which keepalived tracks.
 """
 
+import ctypes
 import http.server
 import socket
 import sys
@@ -32,6 +32,15 @@ class Server(http.server.ThreadingHTTPServer):
     request_queue_size = 128
 
 
+def name_process(name):
+    """Set the kernel's name for this process (what pgrep -x and track_process see)."""
+    try:
+        ctypes.CDLL(None).prctl(15, name.encode(), 0, 0, 0)  # 15: PR_SET_NAME
+    except (OSError, AttributeError):
+        pass
+
+
 if __name__ == "__main__":
+    name_process("demo-http")
     port = int(sys.argv[1]) if len(sys.argv) > 1 else 80
     Server(("0.0.0.0", port), Handler).serve_forever()

@@ -1,10 +1,10 @@
-#!/usr/bin/python3
 """Measure failover drill runs and write one report: JSON and an SVG chart.
 
 Input: raw run files from failover_trials.py (one per configuration, e.g. the
 role's defaults and stock 1 s adverts). For every trial:
-  outage   the longest gap between two successful answers the client got,
-           from 0.5 s before the fault until 0.5 s after answers came back;
+  outage   the longest gap between two answers the client received (send
+           time plus latency), from 0.5 s before the fault until 0.5 s after
+           answers came back;
   failed   probes sent between the fault and the end of the trial that failed;
 and for the run: median, 95th percentile and maximum outage, and every probe
 sample at which more than one instance held the vip (from the kernel's address
@@ -37,9 +37,16 @@ def median(values):
     return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
 
 
+def answered_at(sample):
+    """When the client had the answer: send time plus latency. A request sent
+    during the outage may wait for ARP and be answered late; counting it at its
+    send time would hide that wait."""
+    return sample[0] + (sample[3] if len(sample) > 3 else 0.0)
+
+
 def outage(samples, start, end):
-    """Longest gap between consecutive successful probe send times in [start, end]."""
-    ok = [s[0] for s in samples if s[1] and start <= s[0] <= end]
+    """Longest gap between consecutive answers the client received in [start, end]."""
+    ok = sorted(answered_at(s) for s in samples if s[1] and start <= answered_at(s) <= end)
     if len(ok) < 2:
         return end - start
     return max(b - a for a, b in zip(ok, ok[1:]))
@@ -77,7 +84,8 @@ def measure(run):
                        "failed_requests": failed, "recovered": trial["recovered"]})
     windows = [(t["t_break"], t["t_repaired"] + run.get("settle", 1.5)) for t in run["trials"]]
     doubles = []
-    for when, _ok, _name in samples:
+    for sample in samples:
+        when = sample[0]
         held = holders.at(when)
         if len(held) > 1:
             disturbed = any(a <= when <= b for a, b in windows)
@@ -133,7 +141,9 @@ def svg(report):
             out.append('<text x="%.1f" y="%.1f" font-size="9" text-anchor="middle">%d</text>' % (x + bar_w / 2, base - h - 3, round(t["outage_ms"])))
         if s["median_ms"] is not None:
             y = base - s["median_ms"] * scale
-            out.append('<line x1="%d" y1="%.1f" x2="%d" y2="%.1f" stroke="red" stroke-dasharray="4 3"/><text x="5" y="%.1f" fill="red">median</text>' % (left, y, width - 20, y, y + 4))
+            out.append('<line x1="%d" y1="%.1f" x2="%d" y2="%.1f" stroke="red" stroke-dasharray="4 3"/>'
+                       % (left, y, width - 20, y))
+            out.append('<text x="5" y="%.1f" fill="red">median</text>' % (y + 4))
     out.append("</svg>")
     return "\n".join(out) + "\n"
 
@@ -147,7 +157,8 @@ def main(argv):
         with open(path, encoding="utf-8") as handle:
             runs.append(measure(json.load(handle)))
     report = {"definition": {
-        "outage": "longest gap between consecutive successful client answers, probing every 10 ms",
+        "outage": "longest gap between consecutive answers the client received (probe sent every 10 ms, "
+                  "counted at send time plus latency)",
         "double_holder": "a probe sample time at which more than one instance had the vip configured"},
         "runs": runs}
     with open(argv[1], "w", encoding="utf-8") as handle:

@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 """Run unplanned failover trials on a Docker-hosted keepalived pair and record
 what the client saw and who held the vip, for failover_report.py to measure.
 
@@ -84,7 +83,9 @@ class Probe:
         for line in self.proc.stdout:
             parts = line.split()
             if len(parts) == 4:
-                self.samples.append([float(parts[0]), parts[1] == "OK", parts[2]])
+                # send time, answered, who answered, latency in seconds
+                self.samples.append([float(parts[0]), parts[1] == "OK", parts[2],
+                                     round(float(parts[3]) / 1000.0, 6)])
 
     def answered_by(self, name, after):
         return any(s[1] and s[2] == name and s[0] > after for s in reversed(self.samples[-400:]))

@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 """Probe the service on the vip every INTERVAL seconds, from the client.
 
 Each probe is a fresh TCP connection and an HTTP GET with a short timeout; the
@@ -33,7 +32,7 @@ def probe(vip, port, timeout, send_time):
                 if not chunk:
                     break
                 data += chunk
-        status, _, body = data.partition(b"\r\n\r\n")
+        status, _sep, body = data.partition(b"\r\n\r\n")
         if not status.startswith(b"HTTP/1.0 200"):
             result = ("FAIL", "status:" + status.split(b"\r\n")[0].decode(errors="replace").replace(" ", "_"))
         else:

@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 """Ordered consumer of keepalived's vrrp_notify_fifo.
 
 keepalived starts this script once and writes one line per transition to the

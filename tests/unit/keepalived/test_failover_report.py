@@ -68,3 +68,15 @@ def test_report_files_written(tmp_path, capsys):
     assert 190 <= report["runs"][0]["summary"]["max_ms"] <= 215
     assert out_svg.read_text().startswith("<svg")
     assert "median" in capsys.readouterr().out
+
+
+def test_a_late_answer_counts_when_it_arrived_not_when_it_was_sent():
+    # Answers every 10 ms until 101.0; one request sent at 101.05 waits for ARP
+    # and is answered 0.2 s later; regular answers again from 101.3.
+    samples = [s + [0.001] for s in probes(100.0, 101.0)]
+    samples.append([101.05, True, "b", 0.2])
+    samples += [s + [0.001] for s in probes(101.3, 102.0, name="b")]
+    gap = failover_report.outage(samples, 100.0, 102.0)
+    # By send time the longest gap would be 0.25 s; by arrival it is 0.26 s
+    # (100.991 -> 101.25) and then 101.25 -> 101.301.
+    assert 0.255 <= gap <= 0.265
