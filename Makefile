@@ -7,7 +7,7 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.collections
 export MOLECULE_NO_LOG := false
 
-.PHONY: setup docker images demo test test-quick clean constraints
+.PHONY: setup docker images demo test test-quick bench clean constraints
 
 $(VENV)/.stamp: requirements.txt constraints.txt scripts/setup_venv.sh scripts/find_python.sh
 	scripts/setup_venv.sh
@@ -39,6 +39,10 @@ test: setup images
 ## test-quick: unit, sanity and lint only
 test-quick: setup
 	scripts/run_tests.sh quick
+
+## bench: every benchmark, each printing its table (bench/results/ keeps the JSON)
+bench: setup images
+	bench/run.sh
 
 ## clean: remove every container, network, volume and image the project made, and nothing else
 clean:

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# make bench: every benchmark in turn, each printing its own table and writing its
+# figures under bench/results/. Benchmarks measure and print; none fails on a time.
+# A benchmark that breaks is reported and the others still run.
+set -uo pipefail
+cd "$(dirname "$0")/.." || exit 2
+export PATH=$PWD/.venv/bin:$PATH
+benches=(
+  "provisioning:python bench/provisioning.py"
+  "vip switchover:python bench/vip_switchover.py 20"
+  "failover:bench/failover.sh 20"
+  "hardening:bench/hardening_scores.sh debian12"
+)
+[ -f bench/vpn.py ] && benches+=("vpn:python bench/vpn.py")
+summary=()
+for entry in "${benches[@]}"; do
+  name=${entry%%:*}
+  echo "=== $name"
+  start=$SECONDS
+  if bash -c "${entry#*:}"; then status=ok; else status=BROKEN; fi
+  summary+=("$(printf '%-16s %-7s %5ss' "$name" "$status" $((SECONDS - start)))")
+done
+echo
+echo "=== benchmarks (figures above; JSON and charts in bench/results/)"
+printf '%s\n' "${summary[@]}"
