@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from ansible_collections.secure_cloud.iaas.plugins.module_utils import ipam
+from ansible_collections.secure_cloud.iaas.plugins.module_utils import image_signature, ipam
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.common import HOSTNAME_RE, check_labels, check_name
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.errors import IaasError
 
@@ -29,6 +29,8 @@ INSTANCE_ARGUMENT_SPEC = dict(
     name=dict(type="str", required=True),
     image=dict(type="str"),
     image_digest=dict(type="str"),
+    image_signature=dict(type="path"),
+    image_signing_key=dict(type="str", no_log=False),
     location=dict(type="str"),
     instance_type=dict(type="str", choices=sorted(INSTANCE_TYPES)),
     cpus=dict(type="float"),
@@ -213,6 +215,7 @@ def desired_instance(params, provider, vlans, instances, exclude=None):
                         fix="name a catalog image, e.g. image: debian12")
     image = provider.resolve_image(params["image"])
     check_image_pin(image, params.get("image_digest"))
+    image_signature.verify(params, provider.run_command)
     cpus, memory = sizing(params)
     hostname = params.get("hostname") or params["name"]
     if not HOSTNAME_RE.match(hostname):

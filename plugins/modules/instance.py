@@ -54,6 +54,25 @@ options:
       - Pin the image to a digest (V(sha256:...), as RV(instance.image_id)
         shows). Creation is refused when the catalog's image differs.
     type: str
+  image_signature:
+    description:
+      - Path of a detached SSH signature over O(image_digest), checked against
+        O(image_signing_key) before anything is created (check mode included).
+      - The signed message is the digest string itself, without a newline, in the
+        namespace C(secure-cloud-iaas-image), as
+        C(printf %s sha256:... | ssh-keygen -Y sign -f signer -n secure-cloud-iaas-image > image.sig)
+        makes it. Verified with C(ssh-keygen -Y verify) on the host that runs the module.
+      - A signature that does not verify, or is missing while O(image_signing_key) is
+        set, refuses the creation and names this field.
+      - Checked when the instance is created or recreated; an existing instance is
+        held to its digest by O(image_digest).
+    type: path
+  image_signing_key:
+    description:
+      - The public key the image signature must verify against, as an OpenSSH public
+        key line (V(ssh-ed25519 AAAA...)) or the path of a file holding it.
+      - When set, O(image_digest) and O(image_signature) are required.
+    type: str
   location:
     description:
       - Location (data center) of the instance, required to create one. Must
@@ -152,6 +171,17 @@ EXAMPLES = r"""
     ssh_public_keys:
       - "{{ lookup('ansible.builtin.file', '~/.ssh/id_ed25519.pub') }}"
   register: web
+
+- name: Create an instance only from a signed image digest
+  secure_cloud.iaas.instance:
+    name: signed-1
+    image: debian12
+    image_digest: "{{ web.instance.image_id }}"
+    image_signature: files/debian12.sig
+    image_signing_key: "{{ lookup('ansible.builtin.file', 'files/image-signer.pub') }}"
+    location: fra1
+    networks:
+      - vlan: back
 
 - name: Create a database server on the private VLAN only, with its image pinned
   secure_cloud.iaas.instance:
