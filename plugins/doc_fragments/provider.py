@@ -15,10 +15,12 @@ options:
       - The platform that holds the resources.
       - C(docker) is the local Docker engine, one host as one cloud; see the
         collection README for how resources map onto Docker objects.
+      - C(openstack) is an OpenStack cloud reached through openstacksdk (many
+        hosts); see C(docs/openstack.md) for the mapping and what differs.
       - If not set, the environment variable E(SECURE_CLOUD_PROVIDER) is used.
     type: str
     default: docker
-    choices: [docker]
+    choices: [docker, openstack]
   docker_host:
     description:
       - The Docker engine's API address, for O(provider=docker).
@@ -52,9 +54,86 @@ options:
       - If not set, the environment variable E(SECURE_CLOUD_STATE_DIR) is used.
     type: path
     default: ~/.local/state/secure_cloud_iaas
+  cloud:
+    description:
+      - For O(provider=openstack) - the name of a cloud in C(clouds.yaml), which
+        holds the credentials.
+      - If not set, the environment variable E(OS_CLOUD) is used.
+    type: str
+  region_name:
+    description:
+      - For O(provider=openstack) - the region; a location is an availability
+        zone of it.
+      - If not set, the environment variable E(OS_REGION_NAME) is used, then the
+        cloud's own C(region_name).
+    type: str
+  auth:
+    description:
+      - For O(provider=openstack) - credentials given directly instead of
+        O(cloud) (C(auth_url), C(username), C(password), C(project_name), ...
+        or an application credential). A secret - never logged or returned.
+    type: dict
+  auth_type:
+    description:
+      - For O(provider=openstack) with O(auth) - the keystoneauth plugin, for
+        example C(v3applicationcredential); C(password) if not set.
+    type: str
+  availability_zones:
+    description:
+      - For O(provider=openstack) - the availability zone of each location
+        (C({fra1: nova})); a location not listed is an availability zone of the
+        same name.
+    type: dict
+  external_network:
+    description:
+      - For O(provider=openstack) - the cloud's external network. A public vlan
+        gets a router to it and a public vip a floating IP from it; required
+        for those.
+      - If not set, the environment variable E(SECURE_CLOUD_EXTERNAL_NETWORK) is used.
+    type: str
+  provider_networks:
+    description:
+      - For O(provider=openstack) - vlans that are VLAN provider networks
+        (admin only), by name, with C(physical_network) and C(segmentation_id)
+        (C({back: {physical_network: physnet1, segmentation_id: 210}})); the
+        others are tenant networks.
+    type: dict
+  flavors:
+    description:
+      - For O(provider=openstack) - the flavor of each instance type
+        (C({small: m1.tiny})). An instance type not listed, or custom
+        cpus/memory, gets the smallest flavor with at least that many vCPUs
+        (rounded up) and that much memory.
+    type: dict
+  admin_cidrs:
+    description:
+      - For O(provider=openstack) - networks allowed to reach SSH (TCP 22) on
+        instances' public vlan ports (the vlan's security group).
+    type: list
+    elements: str
+  public_ingress:
+    description:
+      - For O(provider=openstack) - further security group rules for public
+        vlans, for example HTTP to a vip or IKE and ESP to a VPN gateway.
+      - Traffic inside a vlan is always allowed (VRRP between a pair).
+    type: list
+    elements: dict
+    suboptions:
+      protocol:
+        description: C(tcp), C(udp), C(icmp), C(esp) or a protocol number (C(112) is VRRP).
+        type: str
+        required: true
+      port:
+        description: The destination port (TCP and UDP); every port when left out.
+        type: int
+      remote_ip_prefix:
+        description: Where the traffic may come from.
+        type: str
+        default: 0.0.0.0/0
 requirements:
   - netaddr
   - docker (the Python SDK, for O(provider=docker))
+  - openstacksdk (for O(provider=openstack))
 """
 
     # Options of mutating modules.

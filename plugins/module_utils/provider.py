@@ -22,7 +22,7 @@ from ansible.module_utils.basic import env_fallback
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.errors import IaasError
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.store import DEFAULT_STATE_DIR, StateStore
 
-PROVIDERS = ("docker",)
+PROVIDERS = ("docker", "openstack")
 
 # The provider options, shared by every resource module, _info module and the
 # inventory plugin; documented once in the secure_cloud.iaas.provider doc fragment.
@@ -34,6 +34,9 @@ PROVIDER_ENV = (
     ("docker_timeout", "DOCKER_TIMEOUT"),
     ("allowed_locations", "SECURE_CLOUD_ALLOWED_LOCATIONS"),
     ("state_dir", "SECURE_CLOUD_STATE_DIR"),
+    ("cloud", "OS_CLOUD"),
+    ("region_name", "OS_REGION_NAME"),
+    ("external_network", "SECURE_CLOUD_EXTERNAL_NETWORK"),
 )
 
 DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock"
@@ -47,6 +50,21 @@ def provider_argument_spec():
         docker_timeout=dict(type="int", default=60),
         allowed_locations=dict(type="list", elements="str"),
         state_dir=dict(type="path", default=DEFAULT_STATE_DIR),
+        # openstack: the cloud comes from clouds.yaml (or explicit auth, a secret).
+        cloud=dict(type="str"),
+        region_name=dict(type="str"),
+        auth=dict(type="dict", no_log=True),
+        auth_type=dict(type="str"),
+        availability_zones=dict(type="dict"),
+        external_network=dict(type="str"),
+        provider_networks=dict(type="dict"),
+        flavors=dict(type="dict"),
+        admin_cidrs=dict(type="list", elements="str"),
+        public_ingress=dict(type="list", elements="dict", options=dict(
+            protocol=dict(type="str", required=True),
+            port=dict(type="int"),
+            remote_ip_prefix=dict(type="str", default="0.0.0.0/0"),
+        )),
     )
     for option, variable in env.items():
         spec[option]["fallback"] = (env_fallback, [variable])
@@ -201,4 +219,7 @@ def get_provider(params, run_command=None):
     if name == "docker":
         from ansible_collections.secure_cloud.iaas.plugins.module_utils.docker_provider import DockerProvider
         return DockerProvider(params, store, run_command=run_command)
+    if name == "openstack":
+        from ansible_collections.secure_cloud.iaas.plugins.module_utils.openstack_provider import OpenStackProvider
+        return OpenStackProvider(params, store, run_command=run_command)
     raise IaasError("unknown provider %r" % name, field="provider", fix="use one of: %s" % ", ".join(PROVIDERS))

@@ -1,0 +1,204 @@
+# -*- coding: utf-8 -*-
+# Copyright: secure_cloud maintainers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Vips on the openstack provider (mixed into OpenStackProvider).
+
+- The reservation is a Neutron port ``sciaas-vip-<name>`` holding the fixed
+  address on the vlan's subnet, so Neutron gives it to nothing else. Its tags
+  carry the allow-list, the holder set through the API and the labels.
+- The allow-list is Neutron's port security: each allowed instance's port on
+  the vlan has the address in its ``allowed_address_pairs``; no other port may
+  send from it. Pairs are compared by address only (Neutron fills in the MAC of
+  the port), in any order, and other pairs on the port are left alone.
+- keepalived inside an allowed instance claims the vip with no API call.
+- A public vip also gets a floating IP of ``external_network``; a move through
+  the API (``holder``) re-associates it with the new holder's port and that
+  address. Neutron cannot see which guest answers ARP for a private vip: there
+  the holder reported is the one last set through the API.
+"""
+
+from __future__ import annotations
+
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.errors import IaasError
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.vip import vip_result
+
+VIP_PREFIX = "sciaas-vip-"
+
+
+def vip_port_name(name):
+    return VIP_PREFIX + name
+
+
+def pair_addresses(port):
+    return set(p.get("ip_address") for p in (port.allowed_address_pairs or []))
+
+
+class OpenStackVips(object):
+    """Needs from its host class: conn, _api, _list, _managed_ports, list_vlans, list_instances."""
+
+    def _vip_ports(self):
+        from ansible_collections.secure_cloud.iaas.plugins.module_utils.openstack_provider import read_tags
+        return [p for p in self._managed_ports() if read_tags(p.tags)[0].get("kind") == "vip"]
+
+    def _ports_on(self, vlan_name):
+        """{instance name: port} on a vlan."""
+        from ansible_collections.secure_cloud.iaas.plugins.module_utils.openstack_provider import read_tags
+        out = {}
+        for port in self._managed_ports():
+            values = read_tags(port.tags)[0]
+            if values.get("kind") == "port" and values.get("vlan") == vlan_name:
+                out[values.get("instance")] = port
+        return out
+
+    def _floating_ip(self, vip_port):
+        found = self._list("list floating IPs", self.conn.network.ips, description=vip_port.name)
+        return found[0] if found else None
+
+    def _vip_from(self, port):
+        from ansible_collections.secure_cloud.iaas.plugins.module_utils.openstack_provider import read_tags, tag_list
+        values, labels = read_tags(port.tags)
+        address = port.fixed_ips[0]["ip_address"]
+        vlan = next((v for v in self.list_vlans() if v["name"] == values.get("vlan")), None)
+        prefixlen = int(vlan["cidr"].split("/")[1]) if vlan else None
+        allowed = tag_list(values, "allowed")
+        ports = self._ports_on(values.get("vlan"))
+        paired = sorted(name for name, p in ports.items() if address in pair_addresses(p))
+        stored = values.get("holder") or None
+        holder = stored
+        if vlan and vlan["type"] == "public":
+            fip = self._floating_ip(port)
+            by_port = dict((p.id, name) for name, p in ports.items())
+            holder = by_port.get(fip.port_id) if fip is not None and fip.port_id else None
+        return vip_result(
+            name=values.get("name"), vlan=values.get("vlan"), location=values.get("location"), address=address,
+            prefixlen=prefixlen, allowed_instances=allowed, holder=holder if holder in allowed else None,
+            holders=[holder] if holder in allowed else [],
+            unauthorized_holders=[n for n in paired if n not in allowed], stored_holder=stored, labels=labels,
+            provider=self.name, resource_id=port.id,
+        )
+
+    def list_vips(self):
+        return sorted((self._vip_from(p) for p in self._vip_ports()), key=lambda v: v["name"])
+
+    def get_vip(self, name):
+        return next((v for v in self.list_vips() if v["name"] == name), None)
+
+    def _vip_tags(self, vip):
+        from ansible_collections.secure_cloud.iaas.plugins.module_utils.openstack_provider import make_tags
+        tags = make_tags(dict(kind="vip", name=vip["name"], vlan=vip["vlan"], location=vip["location"],
+                              holder=vip.get("stored_holder")), vip["labels"])
+        return tags + ["sciaas:allowed=%s" % name for name in vip["allowed_instances"]]
+
+    def _set_pairs(self, port, address, present):
+        """Add or remove one address among a port's allowed_address_pairs; True when it changed."""
+        pairs = [dict(p) for p in port.allowed_address_pairs or []]
+        has = address in pair_addresses(port)
+        if present and not has:
+            pairs.append(dict(ip_address=address))
+        elif not present and has:
+            pairs = [p for p in pairs if p.get("ip_address") != address]
+        else:
+            return False
+        self._api("update the allowed address pairs of port %s" % port.name, self.conn.network.update_port, port,
+                  allowed_address_pairs=pairs)
+        return True
+
+    def _sync_pairs(self, vlan_name, address, allowed):
+        for name, port in self._ports_on(vlan_name).items():
+            self._set_pairs(port, address, name in allowed)
+
+    def _point_floating_ip(self, vip_port, vip, holder):
+        """The public vip's floating IP follows the holder (or no one)."""
+        fip = self._floating_ip(vip_port)
+        target = self._ports_on(vip["vlan"]).get(holder) if holder else None
+        want_port = target.id if target is not None else None
+        if fip is None:
+            external = self._external_network()
+            fip = self._api("create the floating IP of vip %s" % vip["name"], self.conn.network.create_ip,
+                            floating_network_id=external.id, description=vip_port.name)
+        if fip.port_id != want_port:
+            # Both fields always go in the body: without fixed_ip_address Neutron
+            # would pick the port's own first address, not the vip (the SDK's
+            # update sends only the fields that changed since it read them).
+            body = {"floatingip": dict(port_id=want_port, fixed_ip_address=vip["address"] if want_port else None)}
+            self._api("move the floating IP of vip %s" % vip["name"], self._put, "/floatingips/%s" % fip.id, body)
+        return fip
+
+    def _put(self, path, body):
+        from ansible_collections.secure_cloud.iaas.plugins.module_utils.openstack_provider import os_exc
+        response = self.conn.network.put(path, json=body, raise_exc=False)
+        os_exc.raise_from_response(response)
+        return response.json()
+
+    def create_vip(self, spec):
+        vlan = next(v for v in self.list_vlans() if v["name"] == spec["vlan"])
+        port = None
+        try:
+            port = self._api("reserve the address of vip %s" % spec["name"], self.conn.network.create_port,
+                             name=vip_port_name(spec["name"]), network_id=vlan["id"],
+                             fixed_ips=[dict(subnet_id=self._subnet_id(vlan), ip_address=spec["address"])],
+                             description="secure_cloud.iaas vip %s" % spec["name"])
+            self._api("tag port %s" % port.name, self.conn.network.set_tags, port, self._vip_tags(spec))
+            self._forget("ports")
+            self._sync_pairs(spec["vlan"], spec["address"], spec["allowed_instances"])
+            if vlan["type"] == "public":
+                self._point_floating_ip(port, spec, spec.get("holder"))
+        except BaseException:
+            # Nothing half-made: no pair, no floating IP, no reservation.
+            if port is not None:
+                self._forget("ports")
+                try:
+                    self._sync_pairs(spec["vlan"], spec["address"], [])
+                except IaasError:
+                    pass
+                fip = self._floating_ip(port) if vlan["type"] == "public" else None
+                if fip is not None:
+                    self._quietly("floating_ip", fip)
+                self._quietly("port", port)
+            self._forget("ports")
+            raise
+        self._forget("ports")
+        return self.get_vip(spec["name"])
+
+    def update_vip(self, current, changes):
+        port = self._api("read port", self.conn.network.get_port, current["id"])
+        rec = dict(current)
+        for field in ("allowed_instances", "labels"):
+            if field in changes:
+                rec[field] = changes[field]
+        if "holder" in changes:
+            rec["stored_holder"] = changes["holder"]
+        # Grant the new holder first, move, then revoke (make before break).
+        self._sync_pairs(current["vlan"], current["address"],
+                         set(rec["allowed_instances"]) | set(current["allowed_instances"]))
+        vlan = next(v for v in self.list_vlans() if v["name"] == current["vlan"])
+        if "holder" in changes and vlan["type"] == "public":
+            self._point_floating_ip(port, current, changes["holder"])
+        self._sync_pairs(current["vlan"], current["address"], rec["allowed_instances"])
+        self._api("tag port %s" % port.name, self.conn.network.set_tags, port, self._vip_tags(rec))
+        self._forget("ports")
+        return self.get_vip(current["name"])
+
+    def delete_vip(self, current):
+        port = self._api("read port", self.conn.network.find_port, current["id"], ignore_missing=True)
+        # The address leaves every port of the vlan, allowed or not.
+        self._sync_pairs(current["vlan"], current["address"], [])
+        if port is not None:
+            fip = self._floating_ip(port)
+            if fip is not None:
+                self._api("delete the floating IP of vip %s" % current["name"], self.conn.network.delete_ip, fip,
+                          ignore_missing=True)
+            self._api("delete port %s" % port.name, self.conn.network.delete_port, port, ignore_missing=True)
+        self._forget("ports")
+
+    # -- keepalived cloud_api -------------------------------------------------
+    def claim_vip(self, name, holder):
+        """Make ``holder`` the vip's holder through the API (the keepalived cloud_api action)."""
+        from ansible_collections.secure_cloud.iaas.plugins.module_utils.vip import check_holder
+        current = self.get_vip(name)
+        if current is None:
+            raise IaasError("vip %s does not exist" % name, field="name", fix="create it with secure_cloud.iaas.vip")
+        check_holder(holder, current["allowed_instances"])
+        if current["holder"] == holder and current["stored_holder"] == holder:
+            return current
+        return self.update_vip(current, dict(holder=holder))

@@ -1,0 +1,369 @@
+# -*- coding: utf-8 -*-
+# Copyright: secure_cloud maintainers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""A small OpenStack cloud behind requests-mock, speaking the documented API shapes.
+
+As openstacksdk's own unit tests do: a keystone v3 token whose catalog names
+compute, network and image endpoints, version discovery documents, then the
+Neutron (/v2.0), Nova (/v2.1) and Glance (/v2) resources kept in memory, with
+their documented request and response bodies, collection ``<kind>_links`` /
+``next`` pagination, 404s, 409 conflicts on a taken address, and injectable
+failures. Every request is recorded (method, path, query, body) for the tests.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from urllib.parse import parse_qs, urlparse
+
+import requests_mock
+
+IDENTITY = "https://identity.example.com"
+COMPUTE = "https://compute.example.com/v2.1"
+NETWORK = "https://network.example.com"
+IMAGE = "https://image.example.com"
+
+CLOUDS_YAML = """clouds:
+  unit:
+    auth:
+      auth_url: %s
+      username: admin
+      password: s3cret-unit-password
+      project_name: admin
+      user_domain_name: default
+      project_domain_name: default
+    region_name: RegionOne
+    identity_api_version: '3'
+""" % IDENTITY
+
+# Neutron collections: URL part -> (singular body key, plural body key).
+NEUTRON = {
+    "networks": ("network", "networks"),
+    "subnets": ("subnet", "subnets"),
+    "ports": ("port", "ports"),
+    "routers": ("router", "routers"),
+    "security-groups": ("security_group", "security_groups"),
+    "security-group-rules": ("security_group_rule", "security_group_rules"),
+    "floatingips": ("floatingip", "floatingips"),
+    "vpn/ikepolicies": ("ikepolicy", "ikepolicies"),
+    "vpn/ipsecpolicies": ("ipsecpolicy", "ipsecpolicies"),
+    "vpn/vpnservices": ("vpnservice", "vpnservices"),
+    "vpn/endpoint-groups": ("endpoint_group", "endpoint_groups"),
+    "vpn/ipsec-site-connections": ("ipsec_site_connection", "ipsec_site_connections"),
+}
+PROJECT = "0c4e939acacf4376bdcd1129f1a054ad"
+
+
+def token():
+    """The documented POST /v3/auth/tokens answer, with a service catalog."""
+    catalog = [dict(type=kind, name=kind, id=kind, endpoints=[dict(id=kind + "-public", interface="public",
+                                                                     region="RegionOne", region_id="RegionOne",
+                                                                     url=url)])
+               for kind, url in (("compute", COMPUTE), ("network", NETWORK), ("image", IMAGE),
+                                 ("identity", IDENTITY + "/v3"))]
+    return {"token": {
+        "methods": ["password"], "expires_at": "2999-01-01T00:00:00.000000Z", "issued_at": "2026-01-01T00:00:00.000000Z",
+        "user": {"id": "u", "name": "admin", "domain": {"id": "default", "name": "Default"}},
+        "project": {"id": PROJECT, "name": "admin", "domain": {"id": "default", "name": "Default"}},
+        "roles": [{"id": "r", "name": "member"}], "catalog": catalog}}
+
+
+class FakeCloud(object):
+    def __init__(self, mocker):
+        self.mocker = mocker
+        self.calls = []
+        self.store = dict((k, {}) for k in NEUTRON)
+        self.servers, self.keypairs = {}, {}
+        self.flavors = [dict(id="f1", name="m1.tiny", vcpus=1, ram=512, disk=10, **{"os-flavor-access:is_public": True}),
+                        dict(id="f2", name="m1.small", vcpus=1, ram=1024, disk=20, **{"os-flavor-access:is_public": True}),
+                        dict(id="f3", name="m1.medium", vcpus=2, ram=4096, disk=40, **{"os-flavor-access:is_public": True})]
+        self.images = [dict(id="11111111-2222-3333-4444-555555555555", name="debian12", status="active",
+                            os_hash_algo="sha256", os_hash_value="c" * 64, checksum="d" * 32, min_disk=2,
+                            visibility="public", tags=[])]
+        self.extensions = [dict(alias="vpnaas", name="VPN service", description="", links=[], updated="")]
+        self.page_size = None
+        self.boot_polls = 1
+        self.stuck = False
+        self.failures = []
+        self.external = self.add("networks", dict(name="public", **{"router:external": True}))
+        mocker.add_matcher(self.handle)
+
+    # -- arranging ----------------------------------------------------------
+    def add(self, collection, body):
+        obj = dict(body)
+        obj.setdefault("id", str(uuid.uuid4()))
+        obj.setdefault("tags", [])
+        obj.setdefault("name", "")
+        obj.setdefault("description", "")
+        obj.setdefault("project_id", PROJECT)
+        obj.setdefault("status", "ACTIVE")
+        if collection == "ports":
+            obj.setdefault("mac_address", "fa:16:3e:%02x:%02x:%02x" % tuple(uuid.uuid4().bytes[:3]))
+            obj.setdefault("allowed_address_pairs", [])
+            obj.setdefault("device_owner", "")
+            obj.setdefault("device_id", "")
+            obj.setdefault("fixed_ips", [])
+        if collection == "floatingips":
+            obj.setdefault("port_id", None)
+            obj.setdefault("fixed_ip_address", None)
+            obj.setdefault("floating_ip_address", "203.0.113.%d" % (len(self.store["floatingips"]) + 10))
+        self.store[collection][obj["id"]] = obj
+        return obj
+
+    def fail_next(self, method, path_re, status, body):
+        """The next request that matches answers with this error (once)."""
+        self.failures.append((method, re.compile(path_re), status, body))
+
+    def requests(self, method=None, path_re=None):
+        return [c for c in self.calls if (method is None or c[0] == method)
+                and (path_re is None or re.search(path_re, c[1]))]
+
+    def writes(self):
+        return [c for c in self.calls if c[0] != "GET"]
+
+    # -- dispatch -------------------------------------------------------------
+    def handle(self, request):
+        url = urlparse(request.url)
+        base = "%s://%s" % (url.scheme, url.netloc)
+        query = dict((k, v if len(v) > 1 else v[0]) for k, v in parse_qs(url.query).items())
+        body = json.loads(request.body) if request.body else None
+        self.calls.append((request.method, base + url.path, query, body))
+        for i, (method, path_re, status, err) in enumerate(self.failures):
+            if method == request.method and path_re.search(url.path):
+                del self.failures[i]
+                return self.reply(request, status, err)
+        if base == IDENTITY:
+            return self.identity(request, url.path)
+        if base == NETWORK:
+            return self.neutron(request, url.path, query, body)
+        if base + "/v2.1" == COMPUTE:
+            return self.nova(request, url.path[len("/v2.1"):], query, body)
+        if base == IMAGE:
+            return self.glance(request, url.path, query)
+        return None
+
+    @staticmethod
+    def reply(request, status, payload=None, headers=None):
+        return requests_mock.create_response(request, status_code=status, json=payload, headers=headers or {})
+
+    def identity(self, request, path):
+        if request.method == "GET" and path in ("", "/"):
+            return self.reply(request, 300, {"versions": {"values": [{"id": "v3.14", "status": "stable", "links": [
+                {"href": IDENTITY + "/v3/", "rel": "self"}]}]}})
+        if path == "/v3/auth/tokens" and request.method == "POST":
+            return self.reply(request, 201, token(), {"X-Subject-Token": "unit-token"})
+        return None
+
+    # -- Neutron --------------------------------------------------------------
+    def page(self, request, items, key, query, link_key=None):
+        """One page of a collection; the next page through a link, as Neutron and Nova do."""
+        if self.page_size is None:
+            return self.reply(request, 200, {key: items})
+        start = 0
+        if query.get("marker"):
+            start = next(i for i, o in enumerate(items) if o["id"] == query["marker"]) + 1
+        chunk = items[start:start + self.page_size]
+        payload = {key: chunk}
+        if start + self.page_size < len(items):
+            url = urlparse(request.url)
+            rest = dict((k, v) for k, v in query.items() if k != "marker")
+            rest.update(marker=chunk[-1]["id"], limit=self.page_size)
+            href = "%s://%s%s?%s" % (url.scheme, url.netloc, url.path,
+                                     "&".join("%s=%s" % (k, v) for k, v in rest.items()))
+            payload[link_key or key + "_links"] = [{"rel": "next", "href": href}]
+        return self.reply(request, 200, payload)
+
+    @staticmethod
+    def matches(obj, query):
+        for key, want in query.items():
+            if key in ("limit", "marker", "fields", "sort_key", "sort_dir"):
+                continue
+            if key == "tags":
+                if not set(want.split(",")) <= set(obj.get("tags") or []):
+                    return False
+            elif str(obj.get(key)) != str(want):
+                return False
+        return True
+
+    def neutron(self, request, path, query, body):
+        if path in ("", "/"):
+            return self.reply(request, 200, {"versions": [{"id": "v2.0", "status": "CURRENT", "links": [
+                {"href": NETWORK + "/v2.0/", "rel": "self"}]}]})
+        path = path[len("/v2.0/"):].rstrip("/")
+        if path.startswith("extensions"):
+            parts = path.split("/")
+            if len(parts) == 1:
+                return self.reply(request, 200, {"extensions": self.extensions})
+            ext = next((e for e in self.extensions if e["alias"] == parts[1]), None)
+            return self.reply(request, 200, {"extension": ext}) if ext else self.reply(
+                request, 404, {"NeutronError": {"type": "ExtensionNotFound", "message": "not found", "detail": ""}})
+        for collection in sorted(NEUTRON, key=len, reverse=True):
+            if path == collection or path.startswith(collection + "/"):
+                rest = path[len(collection):].strip("/").split("/") if path != collection else []
+                return self.neutron_resource(request, collection, rest, query, body)
+        return None
+
+    def not_found(self, request, what):
+        return self.reply(request, 404, {"NeutronError": {"type": "NotFound", "message": "%s could not be found" % what,
+                                                          "detail": ""}})
+
+    def neutron_resource(self, request, collection, rest, query, body):
+        single, plural = NEUTRON[collection]
+        objects = self.store[collection]
+        if not rest:
+            if request.method == "GET":
+                found = [o for o in objects.values() if self.matches(o, query)]
+                return self.page(request, found, plural, query)
+            if request.method == "POST":
+                if collection == "vpn/ikepolicies" and not any(e["alias"] == "vpnaas" for e in self.extensions):
+                    return self.not_found(request, "resource")
+                attrs = body[single]
+                if collection == "ports":
+                    conflict = self.address_taken(attrs)
+                    if conflict:
+                        return self.reply(request, 409, {"NeutronError": {
+                            "type": "IpAddressAlreadyAllocated", "detail": "",
+                            "message": "IP address %s already allocated in subnet %s" % conflict}})
+                obj = self.add(collection, attrs)
+                return self.reply(request, 201, {single: obj})
+            return None
+        obj = objects.get(rest[0])
+        if obj is None:
+            return self.not_found(request, "%s %s" % (single, rest[0]))
+        if len(rest) == 2 and rest[1] == "tags" and request.method == "PUT":
+            obj["tags"] = list(body["tags"])
+            return self.reply(request, 200, {"tags": obj["tags"]})
+        if len(rest) == 2 and rest[1] in ("add_router_interface", "remove_router_interface"):
+            subnet = self.store["subnets"][body["subnet_id"]]
+            if rest[1] == "add_router_interface":
+                self.add("ports", dict(network_id=subnet["network_id"], device_owner="network:router_interface",
+                                       device_id=obj["id"], fixed_ips=[dict(subnet_id=subnet["id"],
+                                                                            ip_address=subnet["gateway_ip"])]))
+            else:
+                for port in list(self.store["ports"].values()):
+                    if port["device_id"] == obj["id"]:
+                        del self.store["ports"][port["id"]]
+            return self.reply(request, 200, dict(id=obj["id"], subnet_id=subnet["id"], subnet_ids=[subnet["id"]],
+                                                 port_id="p", tenant_id=PROJECT))
+        if request.method == "GET":
+            return self.reply(request, 200, {single: obj})
+        if request.method == "PUT":
+            attrs = dict(body[single])
+            if collection == "ports" and "allowed_address_pairs" in attrs:
+                # Neutron fills in the port's own MAC where a pair gives none.
+                attrs["allowed_address_pairs"] = [dict(p, mac_address=p.get("mac_address") or obj["mac_address"])
+                                                  for p in attrs["allowed_address_pairs"]]
+            obj.update(attrs)
+            return self.reply(request, 200, {single: obj})
+        if request.method == "DELETE":
+            if collection == "networks":
+                for port in list(self.store["ports"].values()):
+                    if port["network_id"] == obj["id"] and port["device_owner"] != "network:dhcp":
+                        return self.reply(request, 409, {"NeutronError": {"type": "NetworkInUse", "detail": "",
+                                                                          "message": "network in use"}})
+                for sub in list(self.store["subnets"].values()):
+                    if sub["network_id"] == obj["id"]:
+                        del self.store["subnets"][sub["id"]]
+            del objects[obj["id"]]
+            return self.reply(request, 204)
+        return None
+
+    def address_taken(self, attrs):
+        for fixed in attrs.get("fixed_ips") or []:
+            for port in self.store["ports"].values():
+                if port["network_id"] == attrs["network_id"] and any(
+                        f.get("ip_address") == fixed.get("ip_address") for f in port["fixed_ips"]):
+                    return fixed["ip_address"], fixed.get("subnet_id")
+        return None
+
+    # -- Nova -------------------------------------------------------------------
+    def nova(self, request, path, query, body):
+        if path in ("", "/"):
+            return self.reply(request, 200, {"version": {"id": "v2.1", "status": "CURRENT", "version": "2.79",
+                                                         "min_version": "2.1", "links": [
+                                                             {"href": COMPUTE + "/", "rel": "self"}]}})
+        path = path.strip("/")
+        if path == "flavors/detail":
+            return self.reply(request, 200, {"flavors": self.flavors})
+        if path == "os-keypairs" and request.method == "POST":
+            kp = dict(body["keypair"], fingerprint="00:11", type="ssh", user_id="u")
+            if kp["name"] in self.keypairs:
+                return self.reply(request, 409, {"conflictingRequest": {"code": 409, "message":
+                                                 "Key pair '%s' already exists." % kp["name"]}})
+            self.keypairs[kp["name"]] = kp
+            return self.reply(request, 200, {"keypair": kp})
+        if path.startswith("os-keypairs/"):
+            name = path.split("/", 1)[1]
+            if request.method == "DELETE":
+                if self.keypairs.pop(name, None) is None:
+                    return self.reply(request, 404, {"itemNotFound": {"code": 404, "message": "not found"}})
+                return self.reply(request, 202)
+            if name in self.keypairs:
+                return self.reply(request, 200, {"keypair": self.keypairs[name]})
+            return self.reply(request, 404, {"itemNotFound": {"code": 404, "message": "not found"}})
+        if path in ("servers/detail", "servers") and request.method == "GET":
+            found = list(self.servers.values())
+            if query.get("name"):
+                found = [s for s in found if re.search(query["name"], s["name"])]
+            return self.page(request, [self.server_view(s, poll=False) for s in found], "servers", query)
+        if path == "servers" and request.method == "POST":
+            attrs = body["server"]
+            server = dict(id=str(uuid.uuid4()), name=attrs["name"], status="BUILD", metadata=attrs.get("metadata") or {},
+                          request=attrs, polls=0, addresses={}, flavor={"original_name": attrs["flavorRef"]},
+                          image={"id": attrs["imageRef"]}, key_name=attrs.get("key_name"))
+            server["OS-EXT-AZ:availability_zone"] = attrs.get("availability_zone")
+            self.servers[server["id"]] = server
+            for net in attrs.get("networks") or []:
+                port = self.store["ports"][net["port"]]
+                port.update(device_id=server["id"], device_owner="compute:" + (attrs.get("availability_zone") or "nova"))
+            return self.reply(request, 202, {"server": {"id": server["id"], "links": [], "adminPass": "x",
+                                                        "OS-DCF:diskConfig": "MANUAL", "security_groups": []}})
+        match = re.match(r"^servers/([^/]+)(/action)?$", path)
+        if match:
+            server = self.servers.get(match.group(1))
+            if server is None:
+                return self.reply(request, 404, {"itemNotFound": {"code": 404, "message": "Instance could not be found"}})
+            if match.group(2):
+                action = list(body)[0]
+                server["status"] = {"os-stop": "SHUTOFF", "os-start": "ACTIVE", "reboot": "ACTIVE"}[action]
+                return self.reply(request, 202)
+            if request.method == "GET":
+                return self.reply(request, 200, {"server": self.server_view(server, poll=True)})
+            if request.method == "DELETE":
+                del self.servers[server["id"]]
+                for port in self.store["ports"].values():
+                    if port["device_id"] == server["id"]:
+                        port.update(device_id="", device_owner="")
+                return self.reply(request, 204)
+        return None
+
+    def server_view(self, server, poll):
+        if poll and server["status"] == "BUILD" and not self.stuck:
+            server["polls"] += 1
+            if server["polls"] >= self.boot_polls:
+                server["status"] = "ACTIVE"
+        view = dict((k, v) for k, v in server.items() if k not in ("request", "polls"))
+        view.update(tenant_id=PROJECT, user_id="u", created="2026-01-01T00:00:00Z", updated="2026-01-01T00:00:00Z",
+                    hostId="h", links=[])
+        return view
+
+    # -- Glance -----------------------------------------------------------------
+    def glance(self, request, path, query):
+        if path in ("", "/"):
+            return self.reply(request, 300, {"versions": [{"id": "v2.16", "status": "CURRENT", "links": [
+                {"href": IMAGE + "/v2/", "rel": "self"}]}]})
+        if path.rstrip("/") == "/v2/images":
+            found = [i for i in self.images if query.get("status") in (None, i["status"])]
+            if self.page_size is None:
+                return self.reply(request, 200, {"images": found, "first": "/v2/images", "schema": "/v2/schemas/images"})
+            start = 0
+            if query.get("marker"):
+                start = next(i for i, o in enumerate(found) if o["id"] == query["marker"]) + 1
+            chunk = found[start:start + self.page_size]
+            payload = {"images": chunk, "first": "/v2/images", "schema": "/v2/schemas/images"}
+            if start + self.page_size < len(found):
+                payload["next"] = "/v2/images?marker=%s&limit=%d" % (chunk[-1]["id"], self.page_size)
+            return self.reply(request, 200, payload)
+        return None
