@@ -80,9 +80,9 @@ options:
     type: str
   availability_zones:
     description:
-      - For O(provider=openstack) - the availability zone of each location
-        (C({fra1: nova})); a location not listed is an availability zone of the
-        same name.
+      - For O(provider=openstack) - the availability zone of each location,
+        for example C(fra1) to C(nova); a location not listed is an availability
+        zone of the same name.
     type: dict
   external_network:
     description:
@@ -94,14 +94,13 @@ options:
   provider_networks:
     description:
       - For O(provider=openstack) - vlans that are VLAN provider networks
-        (admin only), by name, with C(physical_network) and C(segmentation_id)
-        (C({back: {physical_network: physnet1, segmentation_id: 210}})); the
-        others are tenant networks.
+        (admin only), by vlan name, each a dictionary with C(physical_network)
+        and C(segmentation_id); the other vlans are tenant networks.
     type: dict
   flavors:
     description:
-      - For O(provider=openstack) - the flavor of each instance type
-        (C({small: m1.tiny})). An instance type not listed, or custom
+      - For O(provider=openstack) - the flavor of each instance type, for
+        example C(small) to C(m1.tiny). An instance type not listed, or custom
         cpus/memory, gets the smallest flavor with at least that many vCPUs
         (rounded up) and that much memory.
     type: dict
@@ -196,10 +195,14 @@ attributes:
     INVENTORY = r"""
 options:
   provider:
-    description: The platform that holds the instances (see the modules' O(provider)).
+    description:
+      - The platform that holds the instances (see the modules' O(provider)).
+      - For C(openstack) the cloud is the one E(OS_CLOUD) names (or the E(OS_*)
+        credentials), and hosts are reached over SSH as the admin user at their
+        address on the first public vlan.
     type: str
     default: docker
-    choices: [docker]
+    choices: [docker, openstack]
     env:
       - name: SECURE_CLOUD_PROVIDER
   docker_host:
@@ -223,4 +226,5 @@ options:
 requirements:
   - netaddr
   - docker (the Python SDK, for O(provider=docker))
+  - openstacksdk (for O(provider=openstack))
 """

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import base64
 import math
+import os
 import traceback
 
 from ansible_collections.secure_cloud.iaas.plugins.module_utils import ipam
@@ -87,10 +88,10 @@ def read_tags(tags):
     values, labels = {}, {}
     for tag in tags or []:
         if tag.startswith(LABEL_TAG):
-            key, _, value = tag[len(LABEL_TAG):].partition("=")
+            key, value = tag[len(LABEL_TAG):].partition("=")[::2]
             labels[key] = value
         elif tag.startswith(TAG):
-            key, _, value = tag[len(TAG):].partition("=")
+            key, value = tag[len(TAG):].partition("=")[::2]
             values.setdefault(key, []).append(value)
     return dict((k, v[0] if len(v) == 1 else v) for k, v in values.items()), labels
 
@@ -163,7 +164,8 @@ class OpenStackProvider(OpenStackVips, OpenStackVpn, Provider):
             kwargs["auth"] = dict(params["auth"])
             if params.get("auth_type"):
                 kwargs["auth_type"] = params["auth_type"]
-        elif not params.get("cloud"):
+        elif not params.get("cloud") and not os.environ.get("OS_CLOUD") and not os.environ.get("OS_AUTH_URL"):
+            # openstacksdk reads OS_CLOUD and OS_* itself (the inventory plugin relies on that).
             raise IaasError("no cloud is named", field="cloud",
                             fix="name a cloud of clouds.yaml (cloud: mycloud, or OS_CLOUD), or give auth")
         try:
@@ -453,8 +455,8 @@ class OpenStackProvider(OpenStackVips, OpenStackVpn, Provider):
         memory = parse_memory(spec["memory"])
         flavor = self.pick_flavor(spec["cpus"], memory, image.get("min_disk") or 0)
         vlans = dict((v["name"], v) for v in self.list_vlans())
-        groups = dict((g.name, g) for g in self._list("list security groups", self.conn.network.security_groups,
-                                                        tags=MANAGED))
+        groups = self._list("list security groups", self.conn.network.security_groups, tags=MANAGED)
+        groups = dict((g.name, g) for g in groups)
         metadata = {META + "kind": "instance", META + "name": spec["name"], META + "location": spec["location"],
                     META + "image": spec["image"], META + "image_id": spec["image_id"], META + "cpus": str(spec["cpus"]),
                     META + "memory": str(memory), META + "hostname": spec["hostname"],

@@ -58,9 +58,9 @@ PROJECT = "0c4e939acacf4376bdcd1129f1a054ad"
 
 def token():
     """The documented POST /v3/auth/tokens answer, with a service catalog."""
-    catalog = [dict(type=kind, name=kind, id=kind, endpoints=[dict(id=kind + "-public", interface="public",
-                                                                     region="RegionOne", region_id="RegionOne",
-                                                                     url=url)])
+    catalog = [dict(type=kind, name=kind, id=kind,
+                    endpoints=[dict(id=kind + "-public", interface="public", region="RegionOne",
+                                    region_id="RegionOne", url=url)])
                for kind, url in (("compute", COMPUTE), ("network", NETWORK), ("image", IMAGE),
                                  ("identity", IDENTITY + "/v3"))]
     return {"token": {
@@ -364,6 +364,6 @@ class FakeCloud(object):
             chunk = found[start:start + self.page_size]
             payload = {"images": chunk, "first": "/v2/images", "schema": "/v2/schemas/images"}
             if start + self.page_size < len(found):
-                payload["next"] = "/v2/images?marker=%s&limit=%d" % (chunk[-1]["id"], self.page_size)
+                payload["next"] = "/v2/images?marker=%s&limit=%s" % (chunk[-1]["id"], self.page_size)
             return self.reply(request, 200, payload)
         return None

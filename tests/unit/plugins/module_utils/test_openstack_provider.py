@@ -177,8 +177,8 @@ def test_instance_is_ports_with_fixed_ips_keypair_and_server(cloud, provider):
     server = cloud.requests("POST", r"/servers$")[0][3]["server"]
     assert server["flavorRef"] == "f1" and server["imageRef"] == cloud.images[0]["id"]
     assert server["availability_zone"] == "fra1" and server["key_name"] == "sciaas-web-1"
-    assert [n["port"] for n in server["networks"]] == [p["id"] for p in cloud.store["ports"].values()
-                                                         if p["name"].startswith("sciaas-web-1")]
+    made = [p["id"] for p in cloud.store["ports"].values() if p["name"].startswith("sciaas-web-1")]
+    assert [n["port"] for n in server["networks"]] == made
     user_data = base64.b64decode(server["user_data"]).decode()
     assert "name: cloudadmin" in user_data and KEY in user_data
     assert inst["state"] == "running" and inst["image_id"] == "sha256:" + "c" * 64
@@ -317,8 +317,9 @@ def test_allow_list_compared_as_a_set_mac_and_other_pairs_kept(cloud, provider):
     port["allowed_address_pairs"].insert(0, dict(ip_address="10.210.3.250", mac_address=port["mac_address"]))
     before = len(cloud.writes())
     provider.update_vip(fresh(provider).get_vip("web"), dict(allowed_instances=["web-1", "web-2"]))
-    assert [c for c in cloud.writes()[before:] if "/ports/" in c[1] and c[0] == "PUT"
-                                                 and not c[1].endswith("/tags")] == []
+    port_updates = [c for c in cloud.writes()[before:]
+                    if "/ports/" in c[1] and c[0] == "PUT" and not c[1].endswith("/tags")]
+    assert port_updates == []
     provider.update_vip(fresh(provider).get_vip("web"), dict(allowed_instances=["web-1"]))
     assert pairs_of(cloud, "web-2") == []
     assert sorted(p["ip_address"] for p in pairs_of(cloud, "web-1")) == ["10.210.3.192", "10.210.3.250"]
@@ -334,8 +335,8 @@ def test_public_vip_floating_ip_follows_the_holder(cloud, provider):
     assert (fip["port_id"], fip["fixed_ip_address"]) == (port1["id"], "10.210.3.192")
     vip = provider.claim_vip("web", "web-2")
     port2 = next(p for p in cloud.store["ports"].values() if p["name"] == "sciaas-web-2-app")
-    assert cloud.requests("PUT", r"/floatingips/")[-1][3] == {"floatingip": {"port_id": port2["id"],
-                                                                            "fixed_ip_address": "10.210.3.192"}}
+    moved = cloud.requests("PUT", r"/floatingips/")[-1][3]
+    assert moved == {"floatingip": {"port_id": port2["id"], "fixed_ip_address": "10.210.3.192"}}
     assert vip["holder"] == "web-2" and vip["stored_holder"] == "web-2"
     with pytest.raises(IaasError) as err:
         provider.claim_vip("web", "other")
@@ -399,3 +400,16 @@ def test_network_endpoint_is_the_catalog_one(cloud, provider):
     provider.list_vlans()
     assert cloud.requests("GET", "^" + NETWORK + "/v2.0/networks$")
     assert COMPUTE.startswith("https://compute.example.com")
+
+
+def test_image_and_server_lists_follow_next_links(cloud, provider):
+    cloud.images.append(dict(cloud.images[0], id="66666666-2222-3333-4444-555555555555", name="debian13",
+                             os_hash_value="f" * 64))
+    provider.create_vlan(vlan_spec())
+    for name in ("web-1", "web-2", "web-3"):
+        provider.create_instance(instance_spec(fresh(provider), name=name), True, True, 5)
+    cloud.page_size = 1
+    assert [i["name"] for i in fresh(provider).list_images()] == ["debian12", "debian13"]
+    assert any("marker" in c[2] for c in cloud.requests("GET", r"/v2/images$"))
+    assert [i["name"] for i in fresh(provider).list_instances()] == ["web-1", "web-2", "web-3"]
+    assert any("marker" in c[2] for c in cloud.requests("GET", r"/servers/detail$"))
