@@ -114,8 +114,6 @@ def svg(report):
     runs = report["runs"]
     width, row_h, left, top = 900, 170, 70, 50
     height = top + row_h * len(runs) + 30
-    top_ms = max([t["outage_ms"] for r in runs for t in r["trials"]] + [1])
-    scale = (row_h - 50) / top_ms
     colors = {"keepalived_killed": "#d95f02", "instance_stopped": "#1b9e77", "network_cut": "#7570b3"}
     out = ['<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" font-family="sans-serif" font-size="12">' % (width, height),
            '<rect width="100%" height="100%" fill="white"/>',
@@ -131,6 +129,16 @@ def svg(report):
             left, base - row_h + 40, run["label"], s["median_ms"], s["p95_ms"], s["max_ms"],
             s["failed_requests"], s["double_holder_samples"], s["double_holder_samples_after_settling"]))
         out.append('<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="black"/>' % (left, base, width - 20, base))
+        # Each row has its own scale (the runs differ tenfold); the 200 ms and
+        # 400 ms marks (the targets for median and maximum) make rows comparable.
+        top_ms = max([t["outage_ms"] for t in run["trials"]] + [450])
+        scale = (row_h - 60) / top_ms
+        for mark in (200, 400, 1000, 2000, 3000, 4000, 5000):
+            if mark <= top_ms:
+                y = base - mark * scale
+                out.append('<line x1="%d" y1="%.1f" x2="%d" y2="%.1f" stroke="#bbb" stroke-dasharray="2 3"/>'
+                           % (left, y, width - 20, y))
+                out.append('<text x="%d" y="%.1f" fill="#777" text-anchor="end">%d ms</text>' % (left - 4, y + 4, mark))
         n = max(len(run["trials"]), 1)
         bar_w = (width - left - 40) / n
         for j, t in enumerate(run["trials"]):
@@ -143,7 +151,7 @@ def svg(report):
             y = base - s["median_ms"] * scale
             out.append('<line x1="%d" y1="%.1f" x2="%d" y2="%.1f" stroke="red" stroke-dasharray="4 3"/>'
                        % (left, y, width - 20, y))
-            out.append('<text x="5" y="%.1f" fill="red">median</text>' % (y + 4))
+            out.append('<text x="%d" y="%.1f" fill="red">median</text>' % (width - 60, y - 3))
     out.append("</svg>")
     return "\n".join(out) + "\n"
 

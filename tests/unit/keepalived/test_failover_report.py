@@ -3,6 +3,7 @@
 import json
 import sys
 from pathlib import Path
+from xml.etree import ElementTree
 
 ROOT = Path(__file__).resolve().parents[3]
 sys.path.insert(0, str(ROOT / "playbooks" / "files"))
@@ -67,6 +68,7 @@ def test_report_files_written(tmp_path, capsys):
     assert report["runs"][0]["summary"]["trials"] == 1
     assert 190 <= report["runs"][0]["summary"]["max_ms"] <= 215
     assert out_svg.read_text().startswith("<svg")
+    ElementTree.parse(out_svg)  # well-formed, so a browser shows it
     assert "median" in capsys.readouterr().out
 
 
