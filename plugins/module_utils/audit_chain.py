@@ -222,7 +222,7 @@ def verify_lines(lines, anchor=(None, None)):
     if anchor_head and anchor_records and len(parsed) < anchor_records:
         return _result(len(parsed), head, _problem(
             len(parsed) + 1, None, "truncated", "the log holds %d records, fewer than the %d verified before: "
-                                                "its tail was removed" % (len(parsed), anchor_records)))
+                                                "its tail was removed" % (len(parsed), int(anchor_records))))
     return _result(len(parsed), head, None)
 
 

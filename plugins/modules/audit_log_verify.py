@@ -15,7 +15,7 @@ description:
     the record before it.
   - Fails on the first bad record, naming its line and whether it was edited, removed,
     reordered or is not a record at all (malformed).
-  - Run it where the log is, usually the controller (C(delegate_to: localhost)).
+  - Run it where the log is, usually the controller (with C(delegate_to) V(localhost)).
   - The chain shows changes made by anyone who did not rewrite every later record.
     To catch a rewritten or cut tail, keep RV(head) and RV(records) somewhere else and
     give them back as O(expected_head) and O(expected_records) next time.

@@ -28,7 +28,7 @@ def run(argv, timeout=120):
     if not shutil.which(argv[0]):
         return 127, "%s is not installed" % argv[0]
     try:
-        proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=timeout,
+        proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=timeout, check=False,
                               universal_newlines=True, env=dict(os.environ, LC_ALL="C"))
     except subprocess.TimeoutExpired:
         return 124, "%s did not finish within %ss" % (argv[0], timeout)

@@ -29,6 +29,7 @@ def changes(name, count):
     head = "- name: Make %d changes as %s\n  hosts: localhost\n  gather_facts: false\n  tasks:\n" % (count, name)
     return head + "".join(TASK.format(name=name, number=n) for n in range(1, count + 1))
 
+
 SECRET = """
 - name: Use a secret
   hosts: localhost
@@ -116,7 +117,7 @@ def verify(env, *args):
     proc = subprocess.run([tool("ansible"), "localhost", "-i", "localhost,", "-c", "local",
                            "-m", "secure_cloud.iaas.audit_log_verify", "-a", " ".join(("path=" + env["SECURE_CLOUD_AUDIT_LOG"],) + args)],
                           env=quiet,
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True, timeout=300)
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True, timeout=300, check=False)
     return proc.returncode, proc.stdout
 
 

@@ -38,6 +38,7 @@ def keys(tmp_path):
 @pytest.fixture
 def cloud(provider, monkeypatch):
     provider.add_vlan("back", "fra1", "10.210.2.0/24")
+
     # The real module runner (AnsibleModule.run_command), so ssh-keygen really runs.
     def with_runner(params, run_command=None):
         provider._run_command = run_command
