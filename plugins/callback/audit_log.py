@@ -13,7 +13,7 @@ description:
     unreachable to a log file on the controller, with the UTC time, the user and controller host
     that ran it, playbook, play, task, host, module, the names and ids of the resources
     it touched, changed/failed/unreachable and a diff summary (which keys changed,
-    never their values).
+    never their values). Records of a C(--check) run carry C(check_mode) set to V(true).
   - Task arguments are never recorded. A task or result marked C(no_log) is recorded
     by its identity and outcome only; strings equal to the value of a secret-looking
     task argument (password, passphrase, key, secret, token, psk) are masked.
@@ -47,6 +47,7 @@ import os
 import re
 import socket
 
+from ansible import context
 from ansible.plugins.callback import CallbackBase
 
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.audit_chain import AuditLogError, append
@@ -158,6 +159,9 @@ class CallbackModule(CallbackBase):
             play=self.play, task=task.get_name(), host=result._host.get_name(),
             module=task.resolved_action or task.action, changed=changed, failed=failed,
         )
+        if context.CLIARGS.get("check"):
+            # A prediction, not a change: said so, so an auditor does not count it.
+            record["check_mode"] = True
         if unreachable:
             record["unreachable"] = True
         if ignored:

@@ -68,6 +68,18 @@ FAILING = """
       ansible.builtin.command: "false"
 """
 
+COPY = """
+- name: Copy
+  hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: Write a file
+      ansible.builtin.copy:
+        content: "x"
+        dest: "%s"
+        mode: "0600"
+"""
+
 
 def tool(name):
     path = os.path.join(BIN, name)
@@ -158,7 +170,15 @@ def test_failures_recorded_unchanged_ok_not(tmp_path, env):
     rc, _out = finish(start(env, playbook(tmp_path, "failing", FAILING)))
     assert rc == 2
     got = records(env)
-    assert [(r["task"], r["failed"]) for r in got] == [("A failing command", True)]
+    assert [(r["task"], r["failed"], r.get("check_mode")) for r in got] == [("A failing command", True, None)]
+
+
+def test_check_mode_records_say_so(tmp_path, env):
+    text = COPY % (tmp_path / "never-written.txt")
+    rc, out = finish(start(env, playbook(tmp_path, "copy", text), "--check"))
+    assert rc == 0, out
+    assert not (tmp_path / "never-written.txt").exists()
+    assert [(r["task"], r["changed"], r.get("check_mode")) for r in records(env)] == [("Write a file", True, True)]
 
 
 def test_verifier_names_an_edited_line_of_a_real_log(tmp_path, env):
