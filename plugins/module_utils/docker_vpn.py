@@ -1,0 +1,592 @@
+# -*- coding: utf-8 -*-
+# Copyright: secure_cloud maintainers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""VPN tunnels on the docker provider (mixed into DockerProvider).
+
+- One VPN gateway per location: container ``sciaas-vpngw-<location>`` (labels
+  managed=true, kind=vpn_gateway, location), made with the first tunnel and
+  removed with the last, from the instance image with strongSwan installed
+  (or ``secure-cloud-iaas/vpn-gateway:debian12`` when that image exists). It
+  has an address on the public vlan and on every private vlan a tunnel of
+  the location serves, allocated like an instance's (outside the vip_range).
+- strongSwan through swanctl: one file per tunnel in /etc/swanctl/conf.d,
+  secrets in 0600 files written through the archive API (never on a command
+  line). Kernel ESP where a probe SA is accepted, kernel-libipsec otherwise;
+  ESP always in UDP 4500 (``encap = yes``) so both ends agree from the start.
+- Inside the gateway an nftables table forwards only served subnet <-> peer
+  subnet through the tunnel and accepts only IKE/ESP on the public side: the
+  public vlan never reaches a private vlan through the gateway. It is loaded
+  by nftables.service at boot, before strongSwan.
+- Docker drops routed frames on an ``internal`` network (its isolation chain
+  drops what enters the bridge for an address outside the subnet), so for
+  each served vlan one DOCKER-USER rule accepts frames that enter and leave
+  the same bridge. Frames between bridges still meet Docker's isolation.
+- Instances on a served vlan get a route to each peer subnet via the
+  gateway's address on their vlan (protocol ROUTE_PROTO, so they can be found
+  and removed again), re-synced on every run and when instances start.
+- The state store keeps each tunnel's settings and a salted fingerprint of
+  its secret, never the secret.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import tarfile
+import time
+
+from ansible_collections.secure_cloud.iaas.plugins.module_utils import ipam, netns
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.errors import IaasError, ProviderError
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.instance import used_addresses
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.vpn_tunnel import (
+    KIND,
+    STATUS_CONFIGURED,
+    STATUS_ESTABLISHED,
+    parse_status,
+    vpn_tunnel_result,
+)
+
+GATEWAY_PREFIX = "sciaas-vpngw-"
+GATEWAY_IMAGE = "secure-cloud-iaas/vpn-gateway:debian12"
+GATEWAY_BASE = "debian12"
+_PREFIX = "secure_cloud.iaas."
+PACKAGES = ["charon-systemd", "strongswan-swanctl", "libstrongswan-standard-plugins", "libcharon-extra-plugins",
+            "nftables"]
+# Routes this provider puts in instances carry this protocol number (an unused
+# one: not in /etc/iproute2/rt_protos), so a re-sync finds exactly its own.
+ROUTE_PROTO = "235"
+IPT_COMMENT = "secure_cloud.iaas vpn"
+SETTINGS_FILE = "/etc/strongswan.d/sciaas-vpn.conf"
+FILE_PREFIX = "sciaas-"
+
+# A throw-away ESP SA on loopback: accepted means the kernel has ESP.
+_PROBE = ("ip xfrm state add src 127.0.0.1 dst 127.0.0.1 proto esp spi 0x5ec0e5b1 mode tunnel "
+          "aead 'rfc4106(gcm(aes))' 0x0000000000000000000000000000000000000000 128 "
+          "&& ip xfrm state delete src 127.0.0.1 dst 127.0.0.1 proto esp spi 0x5ec0e5b1")
+
+# Retransmits that give up after about 7 s (1 + 1.4 + 1.96 + 2.74) instead of
+# the stock 165 s: with dpd_delay 2 s a dead peer is noticed in seconds.
+_SETTINGS = """# Managed by secure_cloud.iaas (vpn_tunnel). backend: %(backend)s
+charon {
+    retransmit_tries = 3
+    retransmit_timeout = 1.0
+    retransmit_base = 1.4
+    plugins {
+        kernel-libipsec {
+            load = %(libipsec)s
+        }
+    }
+}
+"""
+
+
+def gateway_name(location):
+    return GATEWAY_PREFIX + location
+
+
+def render_connection(tunnel, public_ip):
+    """The swanctl connection of one tunnel (no secret in it)."""
+    name = tunnel["name"]
+    local_id = tunnel.get("local_id") or public_ip
+    if tunnel["authentication"] == "pubkey":
+        local = "            auth = pubkey\n            certs = %s%s.pem\n            id = %s\n" % (FILE_PREFIX, name, local_id)
+        remote = ("            auth = pubkey\n            id = %s\n            cacerts = %s%s.ca.pem\n"
+                  % (tunnel["remote_id"], FILE_PREFIX, name))
+    else:
+        local = "            auth = psk\n            id = %s\n" % local_id
+        remote = "            auth = psk\n            id = %s\n" % tunnel["remote_id"]
+    return """# Managed by secure_cloud.iaas (vpn_tunnel %(name)s).
+connections {
+    %(name)s {
+        version = 2
+        local_addrs = %(public_ip)s
+        remote_addrs = %(peer)s
+        proposals = %(ike)s
+        dpd_delay = %(dpd)ds
+        keyingtries = 0
+        unique = replace
+        encap = yes
+        local {
+%(local)s        }
+        remote {
+%(remote)s        }
+        children {
+            %(name)s {
+                local_ts = %(local_ts)s
+                remote_ts = %(remote_ts)s
+                esp_proposals = %(esp)s
+                start_action = start
+                dpd_action = restart
+            }
+        }
+    }
+}
+""" % dict(name=name, public_ip=public_ip, peer=tunnel["peer_address"], ike=",".join(tunnel["ike_proposals"]),
+           dpd=tunnel["dpd_delay"], local=local, remote=remote, local_ts=",".join(tunnel["local_subnets"]),
+           remote_ts=",".join(tunnel["peer_subnets"]), esp=",".join(tunnel["esp_proposals"]))
+
+
+def render_psk(tunnel, psk):
+    import base64
+    return ("secrets {\n    ike-%s {\n        id-1 = %s\n        secret = 0s%s\n    }\n}\n"
+            % (tunnel["name"], tunnel["remote_id"], base64.b64encode(psk.encode()).decode()))
+
+
+def render_firewall(tunnels, public_ifname, backend):
+    """Forward only served subnet <-> peer subnet through the tunnel; on the public side only IKE/ESP."""
+    lines = ["#!/usr/sbin/nft -f", "# Managed by secure_cloud.iaas (vpn_tunnel).",
+             "table inet sciaas_vpn", "delete table inet sciaas_vpn", "table inet sciaas_vpn {",
+             "  chain forward {", "    type filter hook forward priority filter; policy drop;"]
+    for tunnel in sorted(tunnels, key=lambda t: t["name"]):
+        for local in tunnel["local_subnets"]:
+            for peer in tunnel["peer_subnets"]:
+                if backend == "libipsec":
+                    lines.append('    oifname "ipsec0" ip saddr %s ip daddr %s accept' % (local, peer))
+                    lines.append('    iifname "ipsec0" ip saddr %s ip daddr %s accept' % (peer, local))
+                else:
+                    lines.append("    rt ipsec exists ip saddr %s ip daddr %s accept" % (local, peer))
+                    lines.append("    meta ipsec exists ip saddr %s ip daddr %s accept" % (peer, local))
+    lines += ["  }", "  chain input {", "    type filter hook input priority filter; policy accept;",
+              # Protocol numbers: minimal images lack /etc/protocols (50 is ESP).
+              '    iifname "%s" ct state established,related accept' % public_ifname,
+              '    iifname "%s" udp dport { 500, 4500 } accept' % public_ifname,
+              '    iifname "%s" meta l4proto 50 accept' % public_ifname,
+              '    iifname "%s" meta l4proto icmp accept' % public_ifname,
+              '    iifname "%s" drop' % public_ifname, "  }", "}", ""]
+    return "\n".join(lines)
+
+
+class DockerVpn(object):
+    """Needs from its host class: client, store, _api, _exec, _wait_running, list_vlans,
+    list_instances, foreign_addresses, resolve_image, instance_pid, is_local, run_command."""
+
+    # -- reading -------------------------------------------------------------
+    def _gateway(self, location):
+        try:
+            container = self.client.containers.get(gateway_name(location))
+        except Exception:  # pylint: disable=broad-except
+            return None
+        labels = container.attrs["Config"].get("Labels") or {}
+        if labels.get(_PREFIX + "kind") != "vpn_gateway":
+            raise IaasError("a container named %s exists but is not a VPN gateway of this collection"
+                            % gateway_name(location), field="location",
+                            fix="remove that container, or use another location")
+        return container
+
+    @staticmethod
+    def _gateway_addresses(container):
+        """{vlan: ip} of a gateway container, read from its endpoints."""
+        out = {}
+        for net_name, endpoint in ((container.attrs.get("NetworkSettings") or {}).get("Networks") or {}).items():
+            if net_name.startswith("sciaas-vlan-"):
+                ip = (endpoint.get("IPAMConfig") or {}).get("IPv4Address") or endpoint.get("IPAddress")
+                if ip:
+                    out[net_name[len("sciaas-vlan-"):]] = ip
+        return out
+
+    def _gateway_exec(self, container, script, what, check=True):
+        result = self._api(what, container.exec_run, ["/bin/sh", "-c", script], demux=False)
+        output = (result.output or b"").decode("utf-8", "replace")
+        if check and result.exit_code != 0:
+            raise ProviderError("could not %s in the VPN gateway %s (exit %s): %s"
+                                % (what, container.name, result.exit_code, output.strip()[-2000:]))
+        return result.exit_code, output
+
+    def _gateway_state(self, container):
+        """(backend, loaded connection names, list-sas output) of a running gateway."""
+        if container is None:
+            return None, set(), ""
+        container.reload()
+        if not container.attrs["State"].get("Running"):
+            return None, set(), ""
+        _rc, settings = self._gateway_exec(container, "cat %s 2>/dev/null || true" % SETTINGS_FILE, "read settings")
+        match = re.search(r"backend: (\w+)", settings)
+        _rc, conns = self._gateway_exec(container, "swanctl --list-conns --raw 2>/dev/null || true", "list connections")
+        _rc, sas = self._gateway_exec(container, "swanctl --list-sas --noblock 2>/dev/null || true", "list SAs")
+        loaded = set(re.findall(r"list-conn event \{([A-Za-z0-9_-]+) \{", conns))
+        return match.group(1) if match else None, loaded, sas
+
+    def _tunnel_from_record(self, rec, addresses, state):
+        backend, loaded, sas = state
+        return vpn_tunnel_result(
+            name=rec["name"], location=rec["location"], vlans=rec["vlans"], public_vlan=rec["public_vlan"],
+            local_subnets=rec["local_subnets"], peer_address=rec["peer_address"], peer_subnets=rec["peer_subnets"],
+            authentication=rec["authentication"], local_id=rec.get("local_id") or addresses.get(rec["public_vlan"]),
+            remote_id=rec["remote_id"], ike_proposals=rec["ike_proposals"], esp_proposals=rec["esp_proposals"],
+            dpd_delay=rec["dpd_delay"], status=parse_status(rec["name"], sas, rec["name"] in loaded),
+            gateway_address=addresses.get(rec["public_vlan"]), gateway_addresses=addresses, backend=backend,
+            psk_file=rec.get("psk_file"), labels=rec.get("labels"), provider="docker", resource_id=rec["name"],
+        )
+
+    def vpn_tunnel_record(self, name):
+        """What the store holds for a tunnel (settings and the secret's fingerprint), or None."""
+        return self.store.get(KIND, name)
+
+    def list_vpn_tunnels(self):
+        records = self.store.list(KIND)
+        out = []
+        by_location = {}
+        for rec in records.values():
+            by_location.setdefault(rec["location"], []).append(rec)
+        for location, recs in by_location.items():
+            container = self._gateway(location)
+            addresses = self._gateway_addresses(container) if container is not None else {}
+            state = self._gateway_state(container)
+            out.extend(self._tunnel_from_record(rec, addresses, state) for rec in recs)
+        return sorted(out, key=lambda t: t["name"])
+
+    def get_vpn_tunnel(self, name):
+        return next((t for t in self.list_vpn_tunnels() if t["name"] == name), None)
+
+    def vpn_foreign_addresses(self):
+        """{vlan: {ip: holder}} of the VPN gateways (counted by the address bookkeeping)."""
+        out = {}
+        for container in self._api("list VPN gateways", self.client.containers.list, all=True,
+                                   filters={"label": [_PREFIX + "managed=true", _PREFIX + "kind=vpn_gateway"]}):
+            for vlan, ip in self._gateway_addresses(container).items():
+                out.setdefault(vlan, {})[ip] = "VPN gateway %s" % container.name
+        return out
+
+    # -- planning the gateway ------------------------------------------------
+    def plan_vpn_gateway(self, location, public_vlan, vlan_names):
+        """{vlan: ip} the gateway has or would get on public_vlan and vlan_names."""
+        container = self._gateway(location)
+        have = self._gateway_addresses(container) if container is not None else {}
+        vlans = dict((v["name"], v) for v in self.list_vlans())
+        used = used_addresses(self.list_instances())
+        for vlan, extra in self.foreign_addresses().items():
+            used.setdefault(vlan, {}).update(extra)
+        out = {}
+        for name in [public_vlan] + sorted(vlan_names):
+            if name in have:
+                out[name] = have[name]
+                continue
+            ip = ipam.allocate(vlans[name], used.setdefault(name, {}), "vlans")
+            used[name][str(ip)] = "the VPN gateway"
+            out[name] = str(ip)
+        return out
+
+    def vpn_drift(self, tunnel):
+        """What is not as it should be around an existing tunnel: [reason]; empty when in place."""
+        reasons = []
+        container = self._gateway(tunnel["location"])
+        if container is None:
+            return ["the VPN gateway %s is missing" % gateway_name(tunnel["location"])]
+        container.reload()
+        if not container.attrs["State"].get("Running"):
+            return ["the VPN gateway %s is not running" % container.name]
+        wanted = set([tunnel["public_vlan"]] + self._served_in(tunnel["location"]))
+        if set(self._gateway_addresses(container)) != wanted:
+            reasons.append("the gateway's vlans differ from the served vlans")
+        if tunnel["status"] == STATUS_CONFIGURED:
+            reasons.append("the connection is not loaded in the gateway")
+        rc, _out = self._gateway_exec(container, "test -s /etc/swanctl/conf.d/%s%s.%s"
+                                      % (FILE_PREFIX, tunnel["name"], "secret.conf" if tunnel["authentication"] == "psk"
+                                         else "conf"), "check the secret file", check=False)
+        if rc != 0:
+            reasons.append("the tunnel's credentials are missing in the gateway")
+        if self.is_local():
+            if self._bridge_rules(apply=False):
+                reasons.append("the intra-bridge rules differ")
+            if self.sync_vpn_routes(apply=False):
+                reasons.append("instance routes to the peer subnets differ")
+        return reasons
+
+    def _served_in(self, location, records=None):
+        records = self.store.list(KIND) if records is None else records
+        return sorted(set(v for rec in records.values() if rec["location"] == location for v in rec["vlans"]))
+
+    # -- the gateway container ------------------------------------------------
+    def _gateway_image(self):
+        try:
+            return self.client.images.get(GATEWAY_IMAGE).id
+        except Exception:  # pylint: disable=broad-except
+            return self.resolve_image(GATEWAY_BASE)["id"]
+
+    def _create_gateway(self, location, addresses, public_vlan, timeout):
+        from ansible_collections.secure_cloud.iaas.plugins.module_utils.docker_provider import network_name
+        name = gateway_name(location)
+        labels = {_PREFIX + "managed": "true", _PREFIX + "kind": "vpn_gateway", _PREFIX + "location": location}
+        container = self._api(
+            "create the VPN gateway %s" % name, self.client.containers.create, self._gateway_image(), name=name,
+            hostname="vpngw-" + location, detach=True, labels=labels, environment={"container": "docker"},
+            # NET_ADMIN for xfrm, routes and nftables; /dev/net/tun for kernel-libipsec.
+            cap_add=["SYS_ADMIN", "NET_ADMIN", "NET_RAW"], security_opt=["seccomp=unconfined"], cgroupns="host",
+            devices=["/dev/net/tun:/dev/net/tun:rwm"],
+            volumes={"/sys/fs/cgroup": {"bind": "/sys/fs/cgroup", "mode": "rw"}},
+            tmpfs={"/run": "", "/run/lock": "", "/tmp": ""}, restart_policy={"Name": "unless-stopped"},
+            network=network_name(public_vlan),
+            networking_config={network_name(public_vlan): self.client.api.create_endpoint_config(
+                ipv4_address=addresses[public_vlan])},
+        )
+        try:
+            for vlan, ip in sorted(addresses.items()):
+                if vlan != public_vlan:
+                    self._api("attach %s to vlan %s" % (name, vlan), self.client.api.connect_container_to_network,
+                              container.id, network_name(vlan), ipv4_address=ip)
+            self._api("start %s" % name, container.start)
+            self._wait_running(container, timeout)
+            self._prepare_gateway(container)
+        except BaseException:
+            self._remove_gateway(location)
+            raise
+        container.reload()
+        return container
+
+    def _prepare_gateway(self, container):
+        """strongSwan installed, the ESP backend chosen by a probe, the tuned settings loaded."""
+        rc, _out = self._gateway_exec(container, "command -v swanctl && command -v nft", "look for swanctl", check=False)
+        if rc != 0:
+            self._gateway_exec(container, "export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && "
+                                          "apt-get install -y -qq --no-install-recommends %s" % " ".join(PACKAGES),
+                               "install strongSwan")
+        rc, _out = self._gateway_exec(container, _PROBE, "probe kernel ESP", check=False)
+        backend = "kernel" if rc == 0 else "libipsec"
+        self._put_file(container, SETTINGS_FILE, _SETTINGS % dict(
+            backend=backend, libipsec="yes" if backend == "libipsec" else "no"), 0o644)
+        self._gateway_exec(container, "systemctl enable -q nftables strongswan && systemctl restart strongswan",
+                           "restart strongSwan with the chosen backend")
+        return backend
+
+    def _remove_gateway(self, location):
+        container = self._gateway(location)
+        if container is not None:
+            self._api("remove the VPN gateway %s" % container.name, container.remove, force=True, v=True)
+
+    def _attach_vlans(self, container, addresses):
+        from ansible_collections.secure_cloud.iaas.plugins.module_utils.docker_provider import network_name
+        have = self._gateway_addresses(container)
+        for vlan, ip in sorted(addresses.items()):
+            if vlan not in have:
+                self._api("attach %s to vlan %s" % (container.name, vlan), self.client.api.connect_container_to_network,
+                          container.id, network_name(vlan), ipv4_address=ip)
+        for vlan in sorted(set(have) - set(addresses)):
+            self._api("detach %s from vlan %s" % (container.name, vlan),
+                      self.client.api.disconnect_container_from_network, container.id, network_name(vlan))
+        container.reload()
+
+    def _put_file(self, container, path, text, mode):
+        """Write a file through the archive API: its content never appears on a command line."""
+        data = text.encode() if isinstance(text, str) else text
+        info = tarfile.TarInfo(name=path.rsplit("/", 1)[1])
+        info.size, info.mode, info.mtime, info.uid, info.gid = len(data), mode, int(time.time()), 0, 0
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode="w") as tar:
+            tar.addfile(info, io.BytesIO(data))
+        self._api("write %s" % path, container.put_archive, path.rsplit("/", 1)[0], buf.getvalue())
+
+    def _public_ifname(self, container, public_ip):
+        _rc, out = self._gateway_exec(container, "ip -j addr show", "list interfaces")
+        for link in json.loads(out or "[]"):
+            if any(a.get("local") == public_ip for a in link.get("addr_info", [])):
+                return link["ifname"]
+        raise ProviderError("the VPN gateway %s has no interface with %s" % (container.name, public_ip))
+
+    # -- applying -------------------------------------------------------------
+    def apply_vpn_tunnel(self, tunnel, secrets, record_extra, restart, timeout):
+        """Store the tunnel, bring its location's gateway in line, load it; return the result.
+
+        secrets: {"psk": str} or {"cacert", "cert", "key": PEM bytes}, or None to keep the files.
+        restart: the settings changed, so the live SAs are replaced.
+        """
+        self._require_local_vpn()
+        with self.store.lock():
+            previous = self.store.get(KIND, tunnel["name"])
+            record = dict((k, tunnel[k]) for k in (
+                "name", "location", "vlans", "public_vlan", "local_subnets", "peer_address", "peer_subnets", "authentication",
+                "local_id", "remote_id", "ike_proposals", "esp_proposals", "dpd_delay", "psk_file", "labels"))
+            record.update(record_extra)
+            self.store.put(KIND, tunnel["name"], record)
+            try:
+                container = self._sync_location(tunnel["location"], timeout, new_secrets={tunnel["name"]: secrets})
+                if restart and previous is not None:
+                    self._gateway_exec(container, "swanctl --terminate --ike %s --force --timeout 2 >/dev/null 2>&1; "
+                                                  "swanctl --initiate --child %s --timeout 1 >/dev/null 2>&1; true"
+                                       % (tunnel["name"], tunnel["name"]), "restart the connection")
+            except BaseException:
+                # Nothing half-made: the store and the gateway as before.
+                if previous is None:
+                    self.store.delete(KIND, tunnel["name"])
+                else:
+                    self.store.put(KIND, tunnel["name"], previous)
+                try:
+                    self._sync_location(tunnel["location"], timeout)
+                except Exception:  # pylint: disable=broad-except
+                    pass
+                raise
+        return self.get_vpn_tunnel(tunnel["name"])
+
+    def delete_vpn_tunnel(self, current, timeout):
+        self._require_local_vpn()
+        with self.store.lock():
+            self.store.delete(KIND, current["name"])
+            container = self._gateway(current["location"])
+            if container is not None and container.attrs["State"].get("Running"):
+                self._gateway_exec(container, "swanctl --terminate --ike %s --force --timeout 2 >/dev/null 2>&1; "
+                                              "rm -f /etc/swanctl/conf.d/%s%s.conf /etc/swanctl/conf.d/%s%s.secret.conf "
+                                              "/etc/swanctl/x509/%s%s.pem /etc/swanctl/x509ca/%s%s.ca.pem "
+                                              "/etc/swanctl/private/%s%s.pem; true"
+                                   % ((current["name"],) + (FILE_PREFIX, current["name"]) * 5), "remove the connection")
+            self._sync_location(current["location"], timeout)
+
+    def wait_vpn_tunnel(self, name, timeout):
+        """Until the tunnel is established; a timeout fails naming what it waited for."""
+        deadline = time.monotonic() + timeout
+        while True:
+            tunnel = self.get_vpn_tunnel(name)
+            if tunnel and tunnel["status"] == STATUS_ESTABLISHED:
+                return tunnel
+            if time.monotonic() >= deadline:
+                raise ProviderError(
+                    "tunnel %s was not established within wait_timeout=%ss (status %s): waited for its IKE_SA "
+                    "ESTABLISHED and CHILD_SA INSTALLED with peer %s" % (name, timeout, tunnel and tunnel["status"],
+                                                                         tunnel and tunnel["peer_address"]),
+                    field="wait_timeout",
+                    fix="check that the peer is up with matching settings (docker exec %s swanctl --list-sas; "
+                        "journalctl -u strongswan), or use wait: false" % gateway_name(tunnel["location"]))
+            time.sleep(0.5)
+
+    def _require_local_vpn(self):
+        if not self.is_local():
+            raise IaasError("VPN tunnels on the docker provider need the Docker engine on this host: the bridge "
+                            "rules and instance routes are made from the host", field="docker_host",
+                            fix="run the task on the Docker host (delegate_to the engine's machine)")
+
+    def _sync_location(self, location, timeout, new_secrets=None):
+        """The gateway of a location matches the store's tunnels there (made or removed as needed)."""
+        records = self.store.list(KIND)
+        tunnels = [r for r in records.values() if r["location"] == location]
+        if not tunnels:
+            self._remove_gateway(location)
+            self._bridge_rules()
+            self.sync_vpn_routes()
+            return None
+        public = tunnels[0]["public_vlan"]
+        addresses = self.plan_vpn_gateway(location, public, self._served_in(location, records))
+        container = self._gateway(location)
+        if container is None:
+            container = self._create_gateway(location, addresses, public, timeout)
+        else:
+            container.reload()
+            if not container.attrs["State"].get("Running"):
+                self._api("start %s" % container.name, container.start)
+                self._wait_running(container, timeout)
+            self._attach_vlans(container, addresses)
+        backend = self._gateway_state(container)[0] or self._prepare_gateway(container)
+        public_ip = addresses[public]
+        self._gateway_exec(container, "ip route replace default via %s" % self._vlan_gateway(public),
+                           "set the default route through the public vlan")
+        for tunnel in tunnels:
+            self._write_tunnel(container, tunnel, public_ip, (new_secrets or {}).get(tunnel["name"]))
+        keep = set(t["name"] for t in tunnels)
+        _rc, listing = self._gateway_exec(container, "ls /etc/swanctl/conf.d", "list connections")
+        for fname in listing.split():
+            match = re.match(r"^%s([a-z0-9-]+)\.(secret\.)?conf$" % FILE_PREFIX, fname)
+            if match and match.group(1) not in keep:
+                self._gateway_exec(container, "rm -f /etc/swanctl/conf.d/%s" % fname, "remove a stale connection")
+        self._put_file(container, "/etc/nftables.conf",
+                       render_firewall(tunnels, self._public_ifname(container, public_ip), backend), 0o755)
+        self._gateway_exec(container, "nft -f /etc/nftables.conf", "load the gateway firewall")
+        self._gateway_exec(container, "swanctl --load-creds --clear --noprompt && swanctl --load-conns",
+                           "load the connections")
+        self._bridge_rules()
+        self.sync_vpn_routes()
+        return container
+
+    def _vlan_gateway(self, vlan_name):
+        vlan = next(v for v in self.list_vlans() if v["name"] == vlan_name)
+        return vlan["gateway"]
+
+    def _write_tunnel(self, container, tunnel, public_ip, secrets):
+        name = tunnel["name"]
+        self._put_file(container, "/etc/swanctl/conf.d/%s%s.conf" % (FILE_PREFIX, name),
+                       render_connection(tunnel, public_ip), 0o640)
+        if not secrets:
+            return
+        if tunnel["authentication"] == "psk":
+            self._put_file(container, "/etc/swanctl/conf.d/%s%s.secret.conf" % (FILE_PREFIX, name),
+                           render_psk(tunnel, secrets["psk"]), 0o600)
+            self._gateway_exec(container, "rm -f /etc/swanctl/private/%s%s.pem" % (FILE_PREFIX, name), "clean up")
+        else:
+            self._put_file(container, "/etc/swanctl/x509ca/%s%s.ca.pem" % (FILE_PREFIX, name), secrets["cacert"], 0o644)
+            self._put_file(container, "/etc/swanctl/x509/%s%s.pem" % (FILE_PREFIX, name), secrets["cert"], 0o644)
+            self._put_file(container, "/etc/swanctl/private/%s%s.pem" % (FILE_PREFIX, name), secrets["key"], 0o600)
+            self._gateway_exec(container, "rm -f /etc/swanctl/conf.d/%s%s.secret.conf" % (FILE_PREFIX, name),
+                               "clean up")
+
+    # -- the host: bridge rules and instance routes ----------------------------
+    def _served_bridges(self):
+        served = set(v for rec in self.store.list(KIND).values() for v in rec["vlans"])
+        return sorted(self.vlan_bridge(v) for v in served if any(x["name"] == v for x in self.list_vlans()))
+
+    def _bridge_rules(self, apply=True):
+        """One DOCKER-USER rule per served bridge: frames entering and leaving the same bridge pass.
+
+        Returns True when something was (or would be) changed.
+        """
+        if not self.is_local():
+            return False
+        rc, out, err = self.run_command(["iptables", "-w", "-S", "DOCKER-USER"])
+        if rc != 0:
+            raise ProviderError("cannot read the DOCKER-USER chain: %s" % (err or out).strip(), field="provider",
+                                fix="run the module as root on the Docker host")
+        have = set(re.findall(r'^-A DOCKER-USER -i (\S+) -o \1 -m comment --comment "%s" -j ACCEPT$'
+                              % re.escape(IPT_COMMENT), out, re.M))
+        want = set(self._served_bridges())
+        if have == want:
+            return False
+        if not apply:
+            return True
+        for bridge in sorted(want - have):
+            netns._run(self.run_command, ["iptables", "-w", "-I", "DOCKER-USER", "-i", bridge, "-o", bridge, "-m",
+                                          "comment", "--comment", IPT_COMMENT, "-j", "ACCEPT"],
+                       "accepting frames inside bridge %s" % bridge)
+        for bridge in sorted(have - want):
+            netns._run(self.run_command, ["iptables", "-w", "-D", "DOCKER-USER", "-i", bridge, "-o", bridge, "-m",
+                                          "comment", "--comment", IPT_COMMENT, "-j", "ACCEPT"],
+                       "removing the rule of bridge %s" % bridge)
+        return True
+
+    def sync_vpn_routes(self, apply=True):
+        """Every running instance on a served vlan has a route to each peer subnet via the gateway, and no
+        other route of ours. Returns True when something was (or would be) changed."""
+        if not self.is_local():
+            return False
+        records = list(self.store.list(KIND).values())
+        gateways = {}
+        for location in set(r["location"] for r in records):
+            container = self._gateway(location)
+            gateways[location] = self._gateway_addresses(container) if container is not None else {}
+        changed = False
+        for inst in self.list_instances():
+            if inst.get("state") != "running":
+                continue
+            want = {}
+            for rec in records:
+                for net in inst["networks"]:
+                    via = gateways.get(rec["location"], {}).get(net["vlan"])
+                    if net["vlan"] in rec["vlans"] and via:
+                        for subnet in rec["peer_subnets"]:
+                            want[subnet] = via
+            pid = self.instance_pid(inst["name"])
+            if not pid:
+                continue
+            raw = netns.in_netns(self.run_command, pid, ["ip", "-j", "route", "show", "proto", ROUTE_PROTO],
+                                 "listing routes of %s" % inst["name"])
+            have = dict((r["dst"] if "/" in r["dst"] else r["dst"] + "/32", r.get("gateway"))
+                        for r in json.loads(raw or "[]"))
+            if have == want:
+                continue
+            changed = True
+            if not apply:
+                continue
+            for dst in sorted(set(have) - set(want)):
+                netns.in_netns(self.run_command, pid, ["ip", "route", "del", dst, "proto", ROUTE_PROTO],
+                               "removing the route to %s from %s" % (dst, inst["name"]))
+            for dst, via in sorted(want.items()):
+                if have.get(dst) != via:
+                    netns.in_netns(self.run_command, pid, ["ip", "route", "replace", dst, "via", via, "proto",
+                                                           ROUTE_PROTO],
+                                   "routing %s via the VPN gateway in %s" % (dst, inst["name"]))
+        return changed
