@@ -29,6 +29,7 @@ import traceback
 
 from ansible_collections.secure_cloud.iaas.plugins.module_utils import host_isolation
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.docker_vips import DockerVips
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.docker_vpn import DockerVpn
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.errors import IaasError, ProviderError
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.instance import instance_result, parse_memory
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.provider import DEFAULT_DOCKER_HOST, Provider
@@ -95,7 +96,7 @@ def local_routes(path="/proc/net/route"):
     return out
 
 
-class DockerProvider(DockerVips, Provider):
+class DockerProvider(DockerVips, DockerVpn, Provider):
     name = "docker"
     mutable_fields = {"vlan": (), "instance": ("cpus", "memory", "ssh_public_keys")}
 
@@ -249,13 +250,16 @@ class DockerProvider(DockerVips, Provider):
 
     def foreign_addresses(self):
         out = {}
+        # Instances are counted from their own results; every other container
+        # (VPN gateways included) holds its address here.
+        instances = set(c.name for c in self._containers())
         for net in self._vlan_networks():
             net.reload()
             vlan = (net.attrs.get("Labels") or {}).get(PREFIX + "name")
             for cid, endpoint in (net.attrs.get("Containers") or {}).items():
                 ip = (endpoint.get("IPv4Address") or "").split("/")[0]
                 name = endpoint.get("Name") or cid[:12]
-                if ip and not name.startswith(CONTAINER_PREFIX):
+                if ip and name not in instances:
                     out.setdefault(vlan, {})[ip] = "container %s" % name
         return out
 
@@ -424,12 +428,16 @@ class DockerProvider(DockerVips, Provider):
         self._api("write authorized_keys", container.put_archive, "/home/%s/.ssh" % user, buf.getvalue())
 
     def _instances_changed(self):
-        """Ports came or went (veth names change on every start): the vip guard follows.
+        """Ports came or went (veth names change on every start): the vip guard follows,
+        and instances on vlans a VPN tunnel serves get their routes to its peer subnets.
 
-        Only when vips exist; without them there is no guard to keep.
+        Only when vips or tunnels exist.
         """
         if self.store.list("vip"):
             self.sync_guard()
+        # Routes to the peer subnets of VPN tunnels vanish with a restart.
+        if self.store.list("vpn_tunnel"):
+            self.sync_vpn_routes()
 
     def _set_default_route(self, container, networks):
         """The way out goes through the first public vlan; with none, there is no default route.

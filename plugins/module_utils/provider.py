@@ -202,6 +202,37 @@ class Provider(object):
     def list_vips(self):
         return []
 
+    # -- vpn_tunnel (a provider without tunnels has none) ---------------------
+    def list_vpn_tunnels(self):
+        """[vpn_tunnel result] (vpn_tunnel.py ``vpn_tunnel_result``), status read from the gateway."""
+        return []
+
+    def get_vpn_tunnel(self, name):
+        return next((t for t in self.list_vpn_tunnels() if t["name"] == name), None)
+
+    def vpn_tunnel_record(self, name):
+        """The stored settings and secret fingerprint of a tunnel, or None."""
+        return None
+
+    def plan_vpn_gateway(self, location, public_vlan, vlan_names):
+        """{vlan: address} the location's VPN gateway has or would get."""
+        raise IaasError("the %s provider has no VPN tunnels" % self.name, field="provider")
+
+    def vpn_drift(self, tunnel):
+        """[reason] why an existing tunnel's platform objects are not in place; empty when they are."""
+        return []
+
+    def apply_vpn_tunnel(self, tunnel, secrets, record_extra, restart, timeout):
+        """Create or update a tunnel (secrets: {psk} or {cacert, cert, key}, None to keep); the result."""
+        raise IaasError("the %s provider has no VPN tunnels" % self.name, field="provider")
+
+    def wait_vpn_tunnel(self, name, timeout):
+        """Until established; IaasError naming what it waited for on timeout."""
+        raise NotImplementedError
+
+    def delete_vpn_tunnel(self, current, timeout):
+        raise NotImplementedError
+
     # -- connection facts for the inventory ---------------------------------
     def connection_vars(self, instance):
         """Host variables that reach the instance (ansible_connection and friends)."""
