@@ -187,3 +187,26 @@ def test_sign_in_failure_names_the_cloud_without_the_password(cloud, run):
     failed, result = run(vlan.main, FRONT)
     assert failed and result["msg"].startswith("cloud: could not sign in to OpenStack cloud 'unit'")
     assert "s3cret-unit-password" not in result["_raw"]
+
+
+def test_vlan_absent_then_absent_again(cloud, run):
+    run(vlan.main, APP)
+    failed, result = run(vlan.main, dict(name="app", state="absent"), check=True)
+    assert not failed and result["changed"] and len(cloud.store["networks"]) == 2
+    failed, result = run(vlan.main, dict(name="app", state="absent"))
+    assert not failed and result["changed"]
+    assert [n["name"] for n in cloud.store["networks"].values()] == ["public"]
+    failed, result = run(vlan.main, dict(name="app", state="absent"))
+    assert not failed and not result["changed"]
+
+
+def test_inventory_style_selection_reads_os_cloud_and_reaches_ssh(cloud, run, tmp_path):
+    # The inventory plugin hands only provider and state_dir; OS_CLOUD names the cloud.
+    from ansible_collections.secure_cloud.iaas.plugins.module_utils.provider import get_provider
+    run(vlan.main, FRONT)
+    run(vlan.main, APP)
+    make_instance(run)
+    prov = get_provider(dict(provider="openstack", state_dir=str(tmp_path / "inv")))
+    inst = prov.get_instance("web-1")
+    assert prov.connection_vars(inst) == dict(ansible_connection="ssh", ansible_host="10.210.1.2",
+                                              ansible_user="cloudadmin")

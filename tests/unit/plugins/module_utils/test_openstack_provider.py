@@ -413,3 +413,16 @@ def test_image_and_server_lists_follow_next_links(cloud, provider):
     assert any("marker" in c[2] for c in cloud.requests("GET", r"/v2/images$"))
     assert [i["name"] for i in fresh(provider).list_instances()] == ["web-1", "web-2", "web-3"]
     assert any("marker" in c[2] for c in cloud.requests("GET", r"/servers/detail$"))
+
+
+def test_public_ingress_protocols_without_ports(cloud, tmp_path):
+    prov = OpenStackProvider(params(public_ingress=[dict(protocol="esp"), dict(protocol="udp", port=4500,
+                                                                               remote_ip_prefix="198.51.100.7/32")]),
+                             StateStore(str(tmp_path / "s")))
+    prov.create_vlan(vlan_spec())
+    rules = [c[3]["security_group_rule"] for c in cloud.requests("POST", r"/security-group-rules$")]
+    esp = [r for r in rules if r.get("protocol") == "esp"]
+    assert len(esp) == 1 and "port_range_min" not in esp[0] and esp[0]["remote_ip_prefix"] == "0.0.0.0/0"
+    ike = [r for r in rules if r.get("protocol") == "udp"]
+    assert ike == [dict(ike[0], port_range_min=4500, port_range_max=4500, remote_ip_prefix="198.51.100.7/32")]
+    assert all(r["direction"] == "ingress" and r["ethertype"] == "IPv4" for r in rules)
