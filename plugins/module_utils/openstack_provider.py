@@ -464,6 +464,12 @@ class OpenStackProvider(OpenStackVips, OpenStackVpn, Provider):
                     META + "networks": ",".join(n["vlan"] for n in spec["networks"]), MANAGED: "true"}
         metadata.update(meta_chunks(META + "keys_", "\n".join(spec["ssh_public_keys"])))
         metadata.update((META + "label_" + k, v) for k, v in spec["labels"].items())
+        # An instance created again (recreate: true) keeps the vips it may hold.
+        grants = {}
+        for port in self._vip_ports():
+            values = read_tags(port.tags)[0]
+            if spec["name"] in tag_list(values, "allowed"):
+                grants.setdefault(values.get("vlan"), []).append(dict(ip_address=port.fixed_ips[0]["ip_address"]))
         made = []
         try:
             ports = []
@@ -471,10 +477,11 @@ class OpenStackProvider(OpenStackVips, OpenStackVpn, Provider):
                 vlan = vlans[net["vlan"]]
                 subnet_id = self._subnet_id(vlan)
                 group = groups.get(network_name(net["vlan"]))
+                extra = dict(allowed_address_pairs=grants[net["vlan"]]) if grants.get(net["vlan"]) else {}
                 port = self._api("create the port of %s on vlan %s" % (spec["name"], net["vlan"]),
                                  self.conn.network.create_port, name=port_name(spec["name"], net["vlan"]),
                                  network_id=vlan["id"], fixed_ips=[dict(subnet_id=subnet_id, ip_address=net["ip"])],
-                                 security_group_ids=[group.id] if group else [])
+                                 security_group_ids=[group.id] if group else [], **extra)
                 made.append(("port", port))
                 self._api("tag port %s" % port.name, self.conn.network.set_tags, port,
                           make_tags(dict(kind="port", instance=spec["name"], vlan=net["vlan"])))

@@ -210,3 +210,17 @@ def test_inventory_style_selection_reads_os_cloud_and_reaches_ssh(cloud, run, tm
     inst = prov.get_instance("web-1")
     assert prov.connection_vars(inst) == dict(ansible_connection="ssh", ansible_host="10.210.1.2",
                                               ansible_user="cloudadmin")
+
+
+def test_recreated_instance_keeps_the_vips_it_may_hold(cloud, run):
+    run(vlan.main, FRONT)
+    run(vlan.main, APP)
+    make_instance(run, "web-1")
+    make_instance(run, "web-2")
+    run(vip.main, dict(name="web", vlan="app", allowed_instances=["web-1", "web-2"]))
+    failed, result = make_instance(run, "web-1", image="debian12", hostname="web-1.example.internal", recreate=True)
+    assert not failed and result["changed"], result.get("msg")
+    port = next(p for p in cloud.store["ports"].values() if p["name"] == "sciaas-web-1-app")
+    assert [p["ip_address"] for p in port["allowed_address_pairs"]] == ["10.210.2.192"]
+    front = next(p for p in cloud.store["ports"].values() if p["name"] == "sciaas-web-1-front")
+    assert front["allowed_address_pairs"] == []
