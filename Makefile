@@ -7,7 +7,7 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.collections
 export MOLECULE_NO_LOG := false
 
-.PHONY: setup docker images demo test test-quick bench clean constraints
+.PHONY: setup docker images demo test test-quick test-openstack bench clean constraints
 
 $(VENV)/.stamp: requirements.txt constraints.txt scripts/setup_venv.sh scripts/find_python.sh
 	scripts/setup_venv.sh
@@ -39,6 +39,10 @@ test: setup images
 ## test-quick: unit, sanity and lint only
 test-quick: setup
 	scripts/run_tests.sh quick
+
+## test-openstack: provisioning, vip and VPNaaS against a real cloud (OS_CLOUD); skips when none is configured
+test-openstack: setup
+	tests/integration/targets/openstack_site/runme.sh
 
 ## bench: every benchmark, each printing its table (bench/results/ keeps the JSON)
 bench: setup images
