@@ -29,8 +29,19 @@ RESULT_EVENTS = {
 }
 
 
+def previous_tasks(runs_file, label):
+    """Tasks the last successful run with this label started (roles included)."""
+    try:
+        with open(runs_file, encoding="utf-8") as runs:
+            done = [json.loads(line) for line in runs if line.strip()]
+    except OSError:
+        return 0
+    done = [r for r in done if r.get("label") == label and r.get("rc") == 0]
+    return done[-1]["tasks"] if done else 0
+
+
 def count_tasks(playbook, inventory, extra_vars):
-    """Tasks the playbook lists (includes resolved at run time add more)."""
+    """Tasks the playbook lists (roles included at run time add more)."""
     argv = ["ansible-playbook", "--list-tasks", "-i", inventory, playbook]
     for item in extra_vars:
         argv += ["-e", item]
@@ -58,7 +69,8 @@ class Progress:
 
     def line(self):
         elapsed = int(time.monotonic() - self.start)
-        total = max(self.total, self.tasks)
+        # Past the estimate (roles included at run time): say so rather than guess.
+        total = f"{self.total}" if self.tasks <= self.total else f"{self.total}+"
         return (f"[{elapsed // 60:02d}:{elapsed % 60:02d}] task {self.tasks}/{total}"
                 f" ok={self.counts['ok']} changed={self.counts['changed']} failed={self.counts['failed']}"
                 f" | {self.play} | {self.task}")
@@ -128,10 +140,13 @@ def main():
     args = ap.parse_args()
 
     out = os.path.abspath(args.output_dir)
-    os.makedirs(out, mode=0o700, exist_ok=True)
+    os.makedirs(os.path.join(out, "runner"), mode=0o700, exist_ok=True)
     playbook = os.path.abspath(args.playbook)
     inventories = [os.path.abspath(i) for i in args.inventory]
-    total = count_tasks(playbook, inventories[0], args.extra_var) if inventories else 0
+    # The last run's count is the best estimate; else what --list-tasks shows.
+    total = previous_tasks(os.path.join(out, "runs.jsonl"), args.label)
+    if not total and inventories:
+        total = count_tasks(playbook, inventories[0], args.extra_var)
     tty = sys.stdout.isatty()
 
     cmdline = " ".join(f"-e {json.dumps(item)}" for item in args.extra_var)
