@@ -36,7 +36,12 @@ docker run -d --name "$name" --hostname "$name" --label "$label" --network "$net
   --security-opt seccomp=unconfined --cgroupns host -v /sys/fs/cgroup:/sys/fs/cgroup:rw \
   --tmpfs /run --tmpfs /run/lock --tmpfs /tmp -e container=docker \
   "secure-cloud-iaas/instance:$flavour" /lib/systemd/systemd >/dev/null
-docker exec "$name" systemctl is-system-running --wait >/dev/null || true
+# systemd needs a moment before it accepts the query at all.
+for _ in $(seq 60); do
+  state=$(docker exec "$name" systemctl is-system-running 2>/dev/null || true)
+  case $state in running|degraded) break ;; esac
+  sleep 1
+done
 docker exec "$name" bash -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends lynis openscap-scanner >/dev/null'
 docker cp "$ds" "$name:/root/ssg-debian12-ds.xml"
 
