@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
-# Runs the test stages in order, timing each, and ends with a summary table.
-# A failed stage does not stop the others, so one run shows every failure; the
-# exit code is non-zero when any stage failed.
+# Runs the test stages, timing each, and ends with a summary table. A failed
+# stage does not stop the others, so one run shows every failure; the exit code
+# is non-zero when any stage failed.
 #   scripts/run_tests.sh all     unit, sanity, lint, build, every Molecule scenario
 #   scripts/run_tests.sh quick   unit, sanity, lint
 #   scripts/run_tests.sh STAGE…  just those (molecule:NAME for one scenario)
+# Molecule scenarios run MOLECULE_JOBS at a time (default 2: they mostly wait on
+# containers booting and packages installing, and each keeps to its own names
+# and addresses), each bounded by MOLECULE_TIMEOUT seconds (default 1800) so a
+# hung scenario cannot take the whole run with it. Their output is printed
+# scenario by scenario once they are done.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 2
 scenarios() { for d in molecule/*/molecule.yml; do basename "$(dirname "$d")"; done; }
@@ -22,21 +27,51 @@ run_stage() {
     sanity) scripts/check_sanity.sh ;;
     lint) ansible-lint --profile production --offline ;;
     build) scripts/check_build_install.sh ;;
-    molecule:*) molecule test -s "${1#molecule:}" ;;
     *) echo "unknown stage $1" >&2; return 2 ;;
   esac
 }
 
-results=() failed=0 start_all=$SECONDS
+# One scenario, output to build/test-logs/NAME.log, "STATUS SECONDS" to NAME.result.
+# shellcheck disable=SC2317  # called through xargs (exported), not unreachable
+molecule_one() {
+  local name=$1 start=$SECONDS status
+  if timeout -k 60 "${MOLECULE_TIMEOUT:-1800}" molecule test -s "$name" >"build/test-logs/$name.log" 2>&1; then
+    status=ok
+  elif [ $? = 124 ]; then status=TIMEOUT; else status=FAILED; fi
+  echo "$status $((SECONDS - start))" >"build/test-logs/$name.result"
+}
+export -f molecule_one
+
+results=() failed=0 start_all=$SECONDS scenario_list=()
+record() { # stage status seconds
+  results+=("$(printf '%-28s %-7s %5ss' "$1" "$2" "$3")")
+  [ "$2" = ok ] || failed=$((failed + 1))
+}
 for stage in "${stages[@]}"; do
+  case $stage in molecule:*) scenario_list+=("${stage#molecule:}"); continue ;; esac
   echo "=== $stage"
   start=$SECONDS
-  if run_stage "$stage"; then status=ok; else status=FAILED; failed=$((failed + 1)); fi
-  results+=("$(printf '%-28s %-7s %5ss' "$stage" "$status" $((SECONDS - start)))")
+  if run_stage "$stage"; then status=ok; else status=FAILED; fi
+  record "$stage" "$status" $((SECONDS - start))
 done
+
+if [ ${#scenario_list[@]} -gt 0 ]; then
+  mkdir -p build/test-logs
+  rm -f build/test-logs/*.log build/test-logs/*.result
+  echo "=== molecule: ${scenario_list[*]} (${MOLECULE_JOBS:-2} at a time)"
+  # shellcheck disable=SC2016  # $1 is the inner shell's argument
+  printf '%s\n' "${scenario_list[@]}" | xargs -P "${MOLECULE_JOBS:-2}" -I{} bash -c 'molecule_one "$1"' _ {}
+  for name in "${scenario_list[@]}"; do
+    echo "=== molecule:$name"
+    cat "build/test-logs/$name.log" 2>/dev/null
+    read -r status seconds < <(cat "build/test-logs/$name.result" 2>/dev/null || echo "FAILED 0")
+    record "molecule:$name" "$status" "$seconds"
+  done
+fi
+
 echo
 echo "=== summary"
 printf '%s\n' "${results[@]}"
 printf '%-28s %-7s %5ss\n' total "$([ $failed = 0 ] && echo ok || echo FAILED)" $((SECONDS - start_all))
-echo "stages: $(( ${#stages[@]} - failed )) passed, $failed failed"
+echo "stages: $(( ${#results[@]} - failed )) passed, $failed failed"
 exit $((failed > 0))
