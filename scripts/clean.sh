@@ -28,6 +28,11 @@ if command -v nft >/dev/null 2>&1; then
   nft delete table bridge secure_cloud_iaas_guard 2>/dev/null || true
   nft delete table inet secure_cloud_iaas_vlans 2>/dev/null || true
 fi
+# The vpn gateways' intra-bridge accept rules (tagged with a comment).
+if command -v iptables >/dev/null 2>&1; then
+  iptables -S DOCKER-USER 2>/dev/null | grep -- '--comment "secure_cloud.iaas vpn"' | sed 's/^-A /-D /' |
+    while read -r rule; do eval "iptables $rule"; done
+fi
 rm -rf "${SECURE_CLOUD_STATE_DIR:-$HOME/.local/state/secure_cloud_iaas}"
 rm -rf build
 echo "clean: removed the project's containers, networks, volumes and images"
