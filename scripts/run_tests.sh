@@ -3,7 +3,9 @@
 # stage does not stop the others, so one run shows every failure; the exit code
 # is non-zero when any stage failed.
 #   scripts/run_tests.sh all     unit, sanity, lint, build, every Molecule scenario
+#                                but those in molecule/pending.txt
 #   scripts/run_tests.sh quick   unit, sanity, lint
+#   scripts/run_tests.sh pending the scenarios of molecule/pending.txt
 #   scripts/run_tests.sh STAGE…  just those (molecule:NAME for one scenario)
 # Molecule scenarios run MOLECULE_JOBS at a time (default 2: they mostly wait on
 # containers booting and packages installing, and each keeps to its own names
@@ -13,10 +15,14 @@
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 2
 scenarios() { for d in molecule/*/molecule.yml; do basename "$(dirname "$d")"; done; }
+# molecule/pending.txt: scenarios not yet proven in one full run (see that file).
+pending() { sed -e 's/#.*//' molecule/pending.txt 2>/dev/null | awk 'NF {print $1}'; }
 
 case "${1:-all}" in
-  all) mapfile -t molecule_stages < <(scenarios | sed 's/^/molecule:/')
-       stages=(unit sanity lint build "${molecule_stages[@]}") ;;
+  all) mapfile -t molecule_stages < <(scenarios | grep -vxF -f <(pending; echo '#') | sed 's/^/molecule:/')
+       stages=(unit sanity lint build "${molecule_stages[@]}")
+       [ -z "$(pending)" ] || echo "not in this run (molecule/pending.txt): $(pending | xargs)" ;;
+  pending) mapfile -t stages < <(pending | sed 's/^/molecule:/') ;;
   quick) stages=(unit sanity lint) ;;
   *) stages=("$@") ;;
 esac
