@@ -495,15 +495,20 @@ class DockerProvider(DockerVips, DockerVpn, Provider):
         container.reload()
         return self._instance_from_container(container)
 
-    def start_instance(self, current, wait, timeout):
-        container = self._container(current)
-        self._api("start %s" % container.name, container.start)
+    def _came_up(self, container, current, wait, timeout):
+        """After a start or restart: the default route and the host's rules again
+        (the engine gave the container new veths), then the wait for boot."""
         self._set_default_route(container, current["networks"])
         self._instances_changed()
         if wait:
             self._wait_running(container, timeout)
         container.reload()
         return self._instance_from_container(container)
+
+    def start_instance(self, current, wait, timeout):
+        container = self._container(current)
+        self._api("start %s" % container.name, container.start)
+        return self._came_up(container, current, wait, timeout)
 
     def stop_instance(self, current, wait, timeout):
         container = self._container(current)
@@ -516,12 +521,7 @@ class DockerProvider(DockerVips, DockerVpn, Provider):
     def restart_instance(self, current, wait, timeout):
         container = self._container(current)
         self._api("restart %s" % container.name, container.restart, timeout=timeout)
-        self._set_default_route(container, current["networks"])
-        self._instances_changed()
-        if wait:
-            self._wait_running(container, timeout)
-        container.reload()
-        return self._instance_from_container(container)
+        return self._came_up(container, current, wait, timeout)
 
     def delete_instance(self, current):
         try:
