@@ -80,7 +80,7 @@ def main():
             quiet_start = time.time()
             time.sleep(quiet)
             start, end = move(holder)
-            windows.append((trial + 1, holder, start, end, quiet_start))
+            windows.append((trial + 1, holder, start, end, quiet_start, start))
             quiet = end - start + 1.0
             time.sleep(0.5)
         time.sleep(0.5)
@@ -96,9 +96,10 @@ def main():
         return round(outage(probe.samples, start, end) * 1000, 1), failed
 
     rows = []
-    for trial, holder, start, end, quiet_start in windows:
+    for trial, holder, start, end, quiet_start, quiet_end in windows:
         out_ms, failed = window(start - 0.5, end + 0.5)
-        quiet_ms, quiet_failed = window(quiet_start, quiet_start + (end - start) + 1.0)
+        # The quiet window ends where the move's own window begins.
+        quiet_ms, quiet_failed = window(quiet_start, min(quiet_end - 0.5, quiet_start + (end - start) + 1.0))
         answered_by = sorted(set(s[2] for s in probe.samples if s[1] and end < s[0] <= end + 0.5))
         rows.append({"trial": trial, "to": holder, "outage_ms": out_ms, "failed_requests": failed,
                      "quiet_outage_ms": quiet_ms, "quiet_failed_requests": quiet_failed,
