@@ -12,11 +12,6 @@ keeps the host untouched even if a check were to let bad input through.
 from __future__ import annotations
 
 import datetime
-import json
-import os
-import shutil
-import subprocess
-import sys
 
 import pytest
 
@@ -26,8 +21,6 @@ from cryptography.hazmat.primitives import hashes, serialization  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric import ec  # noqa: E402
 from cryptography.x509.oid import NameOID  # noqa: E402
 
-_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-_BIN = os.path.dirname(sys.executable)
 _PLAYBOOK = """
 - name: Run the ipsec_gateway role with the given variables
   hosts: localhost
@@ -42,38 +35,11 @@ _PLAYBOOK = """
 PSK = "Zq8-correct-horse-battery-staple-41x"
 
 
-def _collections_path():
-    parts = _ROOT.split(os.sep)
-    if len(parts) >= 3 and parts[-3] == "ansible_collections":
-        return os.sep.join(parts[:-3])
-    return os.path.join(_ROOT, ".collections")
-
-
-def _run_role(tmp_path, connections, tasks_from="main", **extra_vars):
-    playbook = tmp_path / "play.yml"
-    playbook.write_text(_PLAYBOOK.format(tasks_from=tasks_from))
-    extra = tmp_path / "vars.json"
-    extra.write_text(json.dumps(dict(ipsec_gateway_connections=connections, **extra_vars)))
-    env = dict(os.environ)
-    env.update(
-        ANSIBLE_COLLECTIONS_PATH=_collections_path(),
-        ANSIBLE_LOCALHOST_WARNING="false",
-        ANSIBLE_INVENTORY_UNPARSED_WARNING="false",
-        ANSIBLE_NOCOLOR="true",
-        ANSIBLE_STDOUT_CALLBACK="ansible.builtin.default",
-        ANSIBLE_CALLBACK_RESULT_FORMAT="json",
-    )
-    env.pop("ANSIBLE_CONFIG", None)
-    ansible_playbook = os.path.join(_BIN, "ansible-playbook")
-    if not os.path.exists(ansible_playbook):
-        ansible_playbook = shutil.which("ansible-playbook")
-    result = subprocess.run(
-        [ansible_playbook, "-i", "localhost,", "--check", "-v", "-e", "@" + str(extra), str(playbook)],
-        capture_output=True, text=True, env=env, timeout=300, check=False, cwd=str(tmp_path),
-    )
-    out = result.stdout + result.stderr
+def _run_role(check_playbook, connections, tasks_from="main", **extra_vars):
+    rc, out = check_playbook(_PLAYBOOK.format(tasks_from=tasks_from),
+                             dict(ipsec_gateway_connections=connections, **extra_vars), "-v")
     assert PSK not in out, "the PSK reached Ansible's output"
-    return result.returncode, out
+    return rc, out
 
 
 def _conn(**overrides):
@@ -135,8 +101,8 @@ def _pubkey_conn(pki, **overrides):
     return conn
 
 
-def test_good_connections_pass_the_checks(tmp_path, pki):
-    rc, out = _run_role(tmp_path, [_conn(), _pubkey_conn(pki, name="dc2", remote_ts=["10.3.0.0/24"])],
+def test_good_connections_pass_the_checks(check_playbook, pki):
+    rc, out = _run_role(check_playbook, [_conn(), _pubkey_conn(pki, name="dc2", remote_ts=["10.3.0.0/24"])],
                         tasks_from="validate")
     assert rc == 0, out
 
@@ -146,8 +112,8 @@ def test_good_connections_pass_the_checks(tmp_path, pki):
     (["10.1.0.0/16"], ["10.1.7.0/24"], "local_ts 10.1.0.0/16 overlaps remote_ts 10.1.7.0/24"),
     (["10.1.0.0/24", "10.9.0.0/24"], ["10.9.0.0/24"], "local_ts 10.9.0.0/24 overlaps remote_ts 10.9.0.0/24"),
 ])
-def test_remote_subnets_overlapping_local_subnets_are_refused(tmp_path, local_ts, remote_ts, overlap):
-    rc, out = _run_role(tmp_path, [_conn(local_ts=local_ts, remote_ts=remote_ts)])
+def test_remote_subnets_overlapping_local_subnets_are_refused(check_playbook, local_ts, remote_ts, overlap):
+    rc, out = _run_role(check_playbook, [_conn(local_ts=local_ts, remote_ts=remote_ts)])
     assert rc != 0
     assert "ipsec_gateway_connections[0] (dc1): " + overlap in out
     assert "need distinct subnets" in out
@@ -159,8 +125,8 @@ def test_remote_subnets_overlapping_local_subnets_are_refused(tmp_path, local_ts
     ("local_ts", ["not-a-net"]),
     ("local_ts", ["10.300.0.0/24"]),
 ])
-def test_malformed_subnets_are_refused(tmp_path, field, value):
-    rc, out = _run_role(tmp_path, [_conn(**{field: value})])
+def test_malformed_subnets_are_refused(check_playbook, field, value):
+    rc, out = _run_role(check_playbook, [_conn(**{field: value})])
     assert rc != 0
     assert f"ipsec_gateway_connections[0] (dc1).{field} entry {value[0]} is not a network in CIDR form" in out
 
@@ -173,8 +139,8 @@ def test_malformed_subnets_are_refused(tmp_path, field, value):
     ("esp_proposals", "null-sha256", "null"),
     ("esp_proposals", "aes128gcm8-ecp256", "aes128gcm8"),
 ])
-def test_weak_proposals_are_refused(tmp_path, field, proposal, weak):
-    rc, out = _run_role(tmp_path, [_conn(**{field: [proposal]})])
+def test_weak_proposals_are_refused(check_playbook, field, proposal, weak):
+    rc, out = _run_role(check_playbook, [_conn(**{field: [proposal]})])
     assert rc != 0
     assert f"(dc1).{field} entry {proposal} uses weak algorithm(s) {weak}" in out
 
@@ -189,84 +155,84 @@ def test_weak_proposals_are_refused(tmp_path, field, proposal, weak):
     ("esp_proposals", "aes256gcm16-prfsha384", "unknown algorithm(s) prfsha384"),
     ("esp_proposals", "aes256", "needs an integrity algorithm"),
 ])
-def test_malformed_proposals_are_refused(tmp_path, field, proposal, reason):
-    rc, out = _run_role(tmp_path, [_conn(**{field: [proposal]})])
+def test_malformed_proposals_are_refused(check_playbook, field, proposal, reason):
+    rc, out = _run_role(check_playbook, [_conn(**{field: [proposal]})])
     assert rc != 0
     assert f"(dc1).{field} entry {proposal} " in out
     assert reason in out
 
 
-def test_a_proposal_string_instead_of_a_list_is_refused(tmp_path):
-    rc, out = _run_role(tmp_path, [_conn(ike_proposals=[])])
+def test_a_proposal_string_instead_of_a_list_is_refused(check_playbook):
+    rc, out = _run_role(check_playbook, [_conn(ike_proposals=[])])
     assert rc != 0
     assert "(dc1).ike_proposals must be a non-empty list of proposals" in out
 
 
-def test_a_short_psk_is_refused_without_showing_it(tmp_path):
+def test_a_short_psk_is_refused_without_showing_it(check_playbook):
     short = "tooshort-7Kq"
-    rc, out = _run_role(tmp_path, [_conn(psk=short)])
+    rc, out = _run_role(check_playbook, [_conn(psk=short)])
     assert rc != 0
     assert "(dc1).psk must be a string of at least 20 characters" in out
     assert short not in out
 
 
-def test_a_missing_psk_is_refused(tmp_path):
+def test_a_missing_psk_is_refused(check_playbook):
     conn = _conn()
     conn.pop("psk")
-    rc, out = _run_role(tmp_path, [conn])
+    rc, out = _run_role(check_playbook, [conn])
     assert rc != 0
     assert "(dc1).psk must be a string of at least 20 characters" in out
 
 
 @pytest.mark.parametrize("missing", ["cacert", "cert", "key"])
-def test_a_missing_certificate_file_is_refused(tmp_path, pki, missing):
+def test_a_missing_certificate_file_is_refused(check_playbook, tmp_path, pki, missing):
     gone = str(tmp_path / "nowhere.pem")
-    rc, out = _run_role(tmp_path, [_pubkey_conn(pki, **{missing: gone})])
+    rc, out = _run_role(check_playbook, [_pubkey_conn(pki, **{missing: gone})])
     assert rc != 0
     assert f"(dc1).{missing} {gone} does not exist on the controller" in out
 
 
-def test_certificates_left_out_are_refused(tmp_path, pki):
+def test_certificates_left_out_are_refused(check_playbook, pki):
     conn = _pubkey_conn(pki)
     del conn["cert"]
-    rc, out = _run_role(tmp_path, [conn])
+    rc, out = _run_role(check_playbook, [conn])
     assert rc != 0
     assert "(dc1).cert is required with auth pubkey" in out
 
 
-def test_a_key_that_does_not_match_its_certificate_is_refused(tmp_path, pki):
-    rc, out = _run_role(tmp_path, [_pubkey_conn(pki, key=pki["other_key"])])
+def test_a_key_that_does_not_match_its_certificate_is_refused(check_playbook, pki):
+    rc, out = _run_role(check_playbook, [_pubkey_conn(pki, key=pki["other_key"])])
     assert rc != 0
     assert f"ipsec_gateway_connections (dc1): key {pki['other_key']} does not match cert {pki['cert']}" in out
 
 
-def test_a_certificate_from_another_ca_is_refused(tmp_path, pki):
-    rc, out = _run_role(tmp_path, [_pubkey_conn(pki, cert=pki["foreign_cert"])])
+def test_a_certificate_from_another_ca_is_refused(check_playbook, pki):
+    rc, out = _run_role(check_playbook, [_pubkey_conn(pki, cert=pki["foreign_cert"])])
     assert rc != 0
     assert f"cert {pki['foreign_cert']} is not issued by cacert {pki['cacert']}" in out
 
 
-def test_a_key_file_that_is_not_pem_is_refused(tmp_path, pki):
+def test_a_key_file_that_is_not_pem_is_refused(check_playbook, tmp_path, pki):
     junk = tmp_path / "junk.key"
     junk.write_text("not a key\n")
-    rc, out = _run_role(tmp_path, [_pubkey_conn(pki, key=str(junk))])
+    rc, out = _run_role(check_playbook, [_pubkey_conn(pki, key=str(junk))])
     assert rc != 0
     assert f"key {junk} cannot be read: not PEM, or an encrypted key" in out
 
 
-def test_duplicate_names_are_refused(tmp_path):
-    rc, out = _run_role(tmp_path, [_conn(), _conn(remote_ts=["10.3.0.0/24"])])
+def test_duplicate_names_are_refused(check_playbook):
+    rc, out = _run_role(check_playbook, [_conn(), _conn(remote_ts=["10.3.0.0/24"])])
     assert rc != 0
     assert "ipsec_gateway_connections[1] (dc1).name dc1 is used twice" in out
 
 
-def test_a_name_that_cannot_name_a_file_is_refused(tmp_path):
-    rc, out = _run_role(tmp_path, [_conn(name="dc 1/../x")])
+def test_a_name_that_cannot_name_a_file_is_refused(check_playbook):
+    rc, out = _run_role(check_playbook, [_conn(name="dc 1/../x")])
     assert rc != 0
     assert ".name must be 1-32 letters, digits, - or _" in out
 
 
-def test_an_unknown_auth_method_is_refused_by_the_argument_spec(tmp_path):
-    rc, out = _run_role(tmp_path, [_conn(auth="password")])
+def test_an_unknown_auth_method_is_refused_by_the_argument_spec(check_playbook):
+    rc, out = _run_role(check_playbook, [_conn(auth="password")])
     assert rc != 0
     assert "auth" in out and "password" in out and "psk, pubkey" in out

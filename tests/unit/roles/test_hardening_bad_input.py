@@ -10,16 +10,10 @@ keeps the host untouched even if a validation were to let bad input through.
 
 from __future__ import annotations
 
-import json
-import os
 import shutil
-import subprocess
-import sys
 
 import pytest
 
-_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-_BIN = os.path.dirname(sys.executable)
 _PLAYBOOK = """
 - name: Run one role with the given variables
   hosts: localhost
@@ -31,36 +25,8 @@ _PLAYBOOK = """
 _KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFUoX1D3XqAlZr6ZC5bQvXrA6M0e2UXsBoiAwVtqG2xq test@example"
 
 
-def _collections_path():
-    parts = _ROOT.split(os.sep)
-    if len(parts) >= 3 and parts[-3] == "ansible_collections":
-        return os.sep.join(parts[:-3])
-    return os.path.join(_ROOT, ".collections")
-
-
-def _run_role(tmp_path, role, variables):
-    playbook = tmp_path / "play.yml"
-    playbook.write_text(_PLAYBOOK.format(role=role))
-    extra = tmp_path / "vars.json"
-    extra.write_text(json.dumps(variables))
-    env = dict(os.environ)
-    env.update(
-        ANSIBLE_COLLECTIONS_PATH=_collections_path(),
-        ANSIBLE_LOCALHOST_WARNING="false",
-        ANSIBLE_INVENTORY_UNPARSED_WARNING="false",
-        ANSIBLE_NOCOLOR="true",
-        ANSIBLE_STDOUT_CALLBACK="ansible.builtin.default",
-        ANSIBLE_CALLBACK_RESULT_FORMAT="json",
-    )
-    env.pop("ANSIBLE_CONFIG", None)
-    ansible_playbook = os.path.join(_BIN, "ansible-playbook")
-    if not os.path.exists(ansible_playbook):
-        ansible_playbook = shutil.which("ansible-playbook")
-    result = subprocess.run(
-        [ansible_playbook, "-i", "localhost,", "--check", "-e", "@" + str(extra), str(playbook)],
-        capture_output=True, text=True, env=env, timeout=300, check=False, cwd=str(tmp_path),
-    )
-    return result.returncode, result.stdout + result.stderr
+def _run_role(check_playbook, role, variables):
+    return check_playbook(_PLAYBOOK.format(role=role), variables)
 
 
 needs_ssh = pytest.mark.skipif(shutil.which("ssh") is None or shutil.which("ssh-keygen") is None,
@@ -68,9 +34,9 @@ needs_ssh = pytest.mark.skipif(shutil.which("ssh") is None or shutil.which("ssh-
 
 
 @needs_ssh
-def test_password_login_off_with_admin_without_keys_is_refused(tmp_path):
+def test_password_login_off_with_admin_without_keys_is_refused(check_playbook):
     # "nobody" exists on every Debian host and has no authorized keys.
-    rc, out = _run_role(tmp_path, "ssh_hardening", {
+    rc, out = _run_role(check_playbook, "ssh_hardening", {
         "ssh_hardening_admin_user": "nobody",
         "ssh_hardening_password_authentication": False,
         "ssh_hardening_authorized_keys": [],
@@ -83,15 +49,15 @@ def test_password_login_off_with_admin_without_keys_is_refused(tmp_path):
 
 
 @needs_ssh
-def test_password_login_off_without_admin_user_is_refused(tmp_path):
-    rc, out = _run_role(tmp_path, "ssh_hardening", {"ssh_hardening_password_authentication": False})
+def test_password_login_off_without_admin_user_is_refused(check_playbook):
+    rc, out = _run_role(check_playbook, "ssh_hardening", {"ssh_hardening_password_authentication": False})
     assert rc != 0
     assert "ssh_hardening_admin_user is not set" in out
 
 
 @needs_ssh
-def test_malformed_public_key_is_refused(tmp_path):
-    rc, out = _run_role(tmp_path, "ssh_hardening", {
+def test_malformed_public_key_is_refused(check_playbook):
+    rc, out = _run_role(check_playbook, "ssh_hardening", {
         "ssh_hardening_admin_user": "nobody",
         "ssh_hardening_authorized_keys": [{"user": "nobody", "public_keys": ["ssh-ed25519 not-base64 x"]}],
     })
@@ -101,8 +67,8 @@ def test_malformed_public_key_is_refused(tmp_path):
 
 
 @needs_ssh
-def test_keys_for_a_missing_user_are_refused(tmp_path):
-    rc, out = _run_role(tmp_path, "ssh_hardening", {
+def test_keys_for_a_missing_user_are_refused(check_playbook):
+    rc, out = _run_role(check_playbook, "ssh_hardening", {
         "ssh_hardening_password_authentication": True,
         "ssh_hardening_authorized_keys": [{"user": "no-such-user-x1", "public_keys": [_KEY]}],
     })
@@ -110,8 +76,8 @@ def test_keys_for_a_missing_user_are_refused(tmp_path):
     assert "names users that do not exist on this host: no-such-user-x1" in out
 
 
-def test_malformed_cidr_in_an_opening_is_refused(tmp_path):
-    rc, out = _run_role(tmp_path, "firewall", {
+def test_malformed_cidr_in_an_opening_is_refused(check_playbook):
+    rc, out = _run_role(check_playbook, "firewall", {
         "firewall_admin_cidrs": ["10.220.0.0/24"],
         "firewall_openings": [{"proto": "tcp", "port": 443, "sources": ["10.0.0.0/33"]}],
     })
@@ -122,20 +88,20 @@ def test_malformed_cidr_in_an_opening_is_refused(tmp_path):
     assert "FW-NFT-05" not in out
 
 
-def test_malformed_admin_cidr_is_refused(tmp_path):
-    rc, out = _run_role(tmp_path, "firewall", {"firewall_admin_cidrs": ["300.1.2.0/24"]})
+def test_malformed_admin_cidr_is_refused(check_playbook):
+    rc, out = _run_role(check_playbook, "firewall", {"firewall_admin_cidrs": ["300.1.2.0/24"]})
     assert rc != 0
     assert "firewall_admin_cidrs: '300.1.2.0/24' is not a valid CIDR" in out
 
 
-def test_empty_admin_cidrs_are_refused(tmp_path):
-    rc, out = _run_role(tmp_path, "firewall", {})
+def test_empty_admin_cidrs_are_refused(check_playbook):
+    rc, out = _run_role(check_playbook, "firewall", {})
     assert rc != 0
     assert "firewall_admin_cidrs is empty" in out
 
 
-def test_unknown_zone_interface_is_refused(tmp_path):
-    rc, out = _run_role(tmp_path, "firewall", {
+def test_unknown_zone_interface_is_refused(check_playbook):
+    rc, out = _run_role(check_playbook, "firewall", {
         "firewall_admin_cidrs": ["10.220.0.0/24"],
         "firewall_zones": [{"name": "private", "interfaces": ["nosuch0"], "allow": []}],
     })
@@ -143,8 +109,8 @@ def test_unknown_zone_interface_is_refused(tmp_path):
     assert "firewall_zones: interface 'nosuch0' does not exist" in out
 
 
-def test_opening_for_an_unknown_zone_and_bad_port_are_refused(tmp_path):
-    rc, out = _run_role(tmp_path, "firewall", {
+def test_opening_for_an_unknown_zone_and_bad_port_are_refused(check_playbook):
+    rc, out = _run_role(check_playbook, "firewall", {
         "firewall_admin_cidrs": ["10.220.0.0/24"],
         "firewall_openings_demo": [{"proto": "udp", "port": 70000, "zone": "dmz"}, {"proto": "esp", "port": 1}],
     })
@@ -154,8 +120,8 @@ def test_opening_for_an_unknown_zone_and_bad_port_are_refused(tmp_path):
     assert "proto esp has no ports" in out
 
 
-def test_unknown_protocol_is_refused_by_the_argument_spec(tmp_path):
-    rc, out = _run_role(tmp_path, "firewall", {
+def test_unknown_protocol_is_refused_by_the_argument_spec(check_playbook):
+    rc, out = _run_role(check_playbook, "firewall", {
         "firewall_admin_cidrs": ["10.220.0.0/24"],
         "firewall_openings": [{"proto": "bogus"}],
     })
