@@ -532,6 +532,12 @@ class DockerProvider(DockerVips, DockerVpn, Provider):
         self._instances_changed()
 
     # -- for vips and the inventory ------------------------------------------
+    def exec_in_instance(self, name, argv):
+        """(exit code, output) of ARGV run inside the running instance NAME, as root."""
+        container = self._api("inspect container", self.client.containers.get, container_name(name))
+        result = self._api("run a command in %s" % name, container.exec_run, argv, demux=False)
+        return result.exit_code, (result.output or b"").decode("utf-8", "replace").strip()
+
     def instance_pid(self, name):
         """PID of the instance's init on the host (to enter its network namespace)."""
         container = self._api("inspect container", self.client.containers.get, container_name(name))

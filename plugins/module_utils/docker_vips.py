@@ -11,22 +11,26 @@
   instance claims the vip with no API call.
 - A move through the API is make-before-break: the address is added in the new
   holder's namespace from the host and announced with gratuitous ARP, then
-  removed from the old holder.
+  removed from the old holder. When the holder runs keepalived (it has the
+  hand-over hook), taking the address from under it would start a fight with
+  VRRP: the holder is asked to give way and VRRP hands the vip over.
 - What a vip reports as its holder is read from the instances' namespaces, not
   from the store.
 """
 
 from __future__ import annotations
 
+import time
+
 from ansible_collections.secure_cloud.iaas.plugins.module_utils import bridge_guard, netns
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.errors import IaasError
-from ansible_collections.secure_cloud.iaas.plugins.module_utils.vip import vip_result
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.vip import HANDOVER_HOOK, HANDOVER_TIMEOUT, vip_result
 
 KIND = "vip"
 
 
 class DockerVips(object):
-    """Needs from its host class: store, list_instances(), instance_pid(), is_local()."""
+    """Needs from its host class: store, list_instances(), instance_pid(), is_local(), exec_in_instance()."""
 
     def _require_local(self):
         if not self.is_local():
@@ -100,6 +104,10 @@ class DockerVips(object):
     # -- vip lifecycle ---------------------------------------------------------
     def _move(self, vip, new_holder, holders):
         """Make before break: the new holder announces the vip, then the others drop it."""
+        yielding = [name for name in holders if name != new_holder and self._has_handover_hook(name)]
+        if new_holder and yielding:
+            self._hand_over(vip, new_holder, yielding)
+            return
         if new_holder:
             iface = self._vlan_interface(new_holder, vip["vlan"])
             pid = self._running_pid(new_holder)
@@ -109,6 +117,41 @@ class DockerVips(object):
                 pid = self.instance_pid(name)
                 if pid:
                     netns.remove_address(self.run_command, pid, vip["address"])
+
+    def _has_handover_hook(self, name):
+        return self.exec_in_instance(name, ["test", "-x", HANDOVER_HOOK])[0] == 0
+
+    def _hook(self, name, action):
+        rc, out = self.exec_in_instance(name, [HANDOVER_HOOK, action])
+        if rc != 0:
+            raise IaasError("the vip hand-over hook on %s failed to %s (exit %s): %s" % (name, action, rc, out),
+                            field="holder", fix="run %s %s on %s by hand to see why" % (HANDOVER_HOOK, action, name))
+
+    def _holds(self, name, address):
+        pid = self.instance_pid(name)
+        return bool(pid) and any(address in link["addresses"] for link in netns.links(self.run_command, pid))
+
+    def _hand_over(self, vip, new_holder, yielding):
+        """The holders give way (keepalived goes to FAULT) and VRRP elects NEW_HOLDER; they rejoin as BACKUP."""
+        self._running_pid(new_holder)
+        try:
+            for name in yielding:
+                self._hook(name, "release")
+            deadline = time.time() + HANDOVER_TIMEOUT
+            while not (self._holds(new_holder, vip["address"])
+                       and not any(self._holds(name, vip["address"]) for name in yielding)):
+                if time.time() > deadline:
+                    raise IaasError("the vip %s did not move to %s within %d s: %s gave way, but %s did not take it over"
+                                    % (vip["name"], new_holder, HANDOVER_TIMEOUT, ", ".join(yielding), new_holder),
+                                    field="holder",
+                                    fix="make %s the keepalived partner of %s for this vip (the keepalived role), "
+                                        "or check keepalived there (systemctl status keepalived)"
+                                        % (new_holder, ", ".join(yielding)))
+                time.sleep(0.02)
+        finally:
+            # Back as BACKUP: nopreempt keeps the vip on the new holder.
+            for name in yielding:
+                self._hook(name, "rejoin")
 
     def _running_pid(self, name):
         pid = self.instance_pid(name)

@@ -33,6 +33,14 @@ VIP_ARGUMENT_SPEC = dict(
     state=dict(type="str", choices=["present", "absent"], default="present"),
 )
 
+# A guest that moves the vip itself (keepalived) installs this hook; a planned
+# move through the API asks the holder to give way instead of taking the address
+# from under it: `HOOK release` on the holder, wait until the new holder has the
+# vip, `HOOK rejoin`. The keepalived role installs it.
+HANDOVER_HOOK = "/usr/local/lib/secure-cloud-iaas/vip-handover"
+# Seconds a hand-over may take before the move fails (VRRP needs well under one).
+HANDOVER_TIMEOUT = 10
+
 # Set once at creation; a different value fails and names the field.
 IMMUTABLE_FIELDS = ("vlan", "address")
 

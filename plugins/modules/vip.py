@@ -59,6 +59,10 @@ options:
       - The instance that should hold the vip now; it must be in O(allowed_instances).
       - V(null) releases the vip from every instance.
       - Left out, the holder stays whatever it is (for example what keepalived chose).
+      - When the current holder runs keepalived (the C(secure_cloud.iaas.keepalived) role
+        installs the hook C(/usr/local/lib/secure-cloud-iaas/vip-handover)), the move is a
+        planned switchover; the holder gives way, VRRP hands the vip to this instance, and the
+        old holder rejoins as the standby. This instance must be its keepalived partner.
     type: raw
   labels:
     description:

@@ -1,0 +1,57 @@
+# -*- coding: utf-8 -*-
+# Copyright: secure_cloud maintainers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The order of a planned hand-over to keepalived: release, wait for the new holder, rejoin.
+
+A recording guest stands in for the instances: which holder VRRP elects is
+keepalived's business (proven by the failover drill and the site scenario);
+here only what the provider asks, and in which order, is checked.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.secure_cloud.iaas.plugins.module_utils import docker_vips
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.errors import IaasError
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.vip import HANDOVER_HOOK
+
+VIP = dict(name="web", vlan="app", address="10.250.1.200", prefixlen=24)
+
+
+class Guests(docker_vips.DockerVips):
+    """Two instances with keepalived: a release on the holder makes PARTNER the holder (when it answers)."""
+
+    def __init__(self, partner_answers=True, hooks=("a",)):
+        self.calls, self.holder, self.partner_answers, self.hooks = [], "a", partner_answers, hooks
+
+    def exec_in_instance(self, name, argv):
+        self.calls.append((name, argv[-1]))
+        if argv[0] == "test":
+            return (0 if name in self.hooks else 1), ""
+        if argv == [HANDOVER_HOOK, "release"]:
+            self.holder = "b" if self.partner_answers else None
+        return 0, ""
+
+    def instance_pid(self, name):
+        return 4242
+
+    def _holds(self, name, address):
+        return self.holder == name
+
+
+def test_a_keepalived_holder_is_asked_to_give_way_then_rejoins():
+    guests = Guests()
+    guests._move(VIP, "b", ["a"])
+    assert guests.calls == [("a", HANDOVER_HOOK), ("a", "release"), ("a", "rejoin")]
+    assert guests.holder == "b"
+
+
+def test_a_hand_over_that_does_not_happen_fails_on_holder_and_the_node_rejoins(monkeypatch):
+    monkeypatch.setattr(docker_vips, "HANDOVER_TIMEOUT", 0.1)
+    guests = Guests(partner_answers=False)
+    with pytest.raises(IaasError) as err:
+        guests._move(VIP, "b", ["a"])
+    assert err.value.field == "holder"
+    assert "did not move to b" in str(err.value) and "keepalived" in err.value.fix
+    assert guests.calls[-1] == ("a", "rejoin")
