@@ -178,6 +178,7 @@ from ansible_collections.secure_cloud.iaas.plugins.module_utils.vlan import (
     desired_vlan,
     vlan_differences,
 )
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.vpn_tunnel import tunnels_on_vlan
 
 
 class VlanModule(ResourceModule):
@@ -237,6 +238,13 @@ class VlanModule(ResourceModule):
         if users:
             raise IaasError("vlan %s is still used by instances: %s" % (current["name"], ", ".join(users)),
                             field="state", fix="delete those instances or take them off the vlan first")
+        tunnels = self.provider.list_vpn_tunnels()
+        users = sorted(set(tunnels_on_vlan(current["name"], tunnels)
+                           + [t["name"] for t in tunnels if t["public_vlan"] == current["name"]]))
+        if users:
+            raise IaasError("vlan %s is still used by VPN tunnels: %s" % (current["name"], ", ".join(users)),
+                            field="state", fix="delete those tunnels (secure_cloud.iaas.vpn_tunnel, state: absent) or "
+                                               "take the vlan out of their vlans first")
         if not self.check_mode:
             with self.provider.store.lock():
                 self.provider.delete_vlan(current)
