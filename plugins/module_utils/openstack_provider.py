@@ -387,11 +387,11 @@ class OpenStackProvider(OpenStackVips, OpenStackVpn, Provider):
         self._forget("vlans")
 
     def foreign_addresses(self):
-        """Addresses on vlans held by ports that are not the collection's (DHCP, router)."""
+        """Addresses on vlans held by ports that are not an instance's or a vip's (DHCP, router, VPN router)."""
         out = {}
         for vlan in self.list_vlans():
             for port in self._list("list ports", self.conn.network.ports, network_id=vlan["id"]):
-                if MANAGED in (port.tags or []):
+                if MANAGED in (port.tags or []) and read_tags(port.tags)[0].get("kind") != "vpn_port":
                     continue
                 for fixed in port.fixed_ips or []:
                     out.setdefault(vlan["name"], {})[fixed["ip_address"]] = "port %s (%s)" % (

@@ -210,6 +210,14 @@ class Provider(object):
     def get_vpn_tunnel(self, name):
         return next((t for t in self.list_vpn_tunnels() if t["name"] == name), None)
 
+    def prepare_vpn_tunnel(self, tunnel):
+        """(tunnel as this provider carries it, [note for the user]); IaasError for what it cannot carry.
+
+        Called before anything is compared or written (and in check mode), so
+        a request the platform cannot express fails before any change.
+        """
+        return tunnel, []
+
     def vpn_tunnel_record(self, name):
         """The stored settings and secret fingerprint of a tunnel, or None."""
         return None

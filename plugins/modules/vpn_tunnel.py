@@ -34,8 +34,27 @@ description:
     via the gateway (re-synced on every run and when instances start); nothing
     else is routed. It needs the Docker engine on the host that runs the task,
     and root there.
-  - Changing settings reloads the connection in place; O(location) and
-    O(public_vlan) are fixed once the tunnel exists.
+  - On the C(openstack) provider the tunnel is Neutron VPNaaS, with one VPN service
+    C(sciaas-vpngw-<location>) on the public VLAN's router per location (made with
+    the first tunnel, removed with the last) and, per tunnel, an IKE policy, an
+    IPsec policy, two endpoint groups and an IPsec site connection, all named
+    C(sciaas-vpn-<name>). Each served VLAN gets a port on that router (an address
+    allocated like an instance's, not the VLAN's gateway), a host route to each
+    peer subnet via that port (Neutron's DHCP hands it to the guests at their next
+    lease renewal or boot) and a security group rule admitting the peer subnets.
+    Only O(authentication=psk) is possible. A Neutron policy holds one proposal, so
+    the first entry of O(ike_proposals) and of O(esp_proposals) is used (a warning
+    names the others), mapped onto C(encryption_algorithm), C(auth_algorithm) (one
+    hash for integrity and PRF) and C(pfs); what Neutron cannot express (for example
+    ChaCha20-Poly1305, Camellia, X448, ESN, several ciphers in one proposal) fails
+    naming the entry before anything is created. A cloud without the C(vpnaas)
+    extension fails with a clear message. The key goes to Neutron only (in the site
+    connection); a salted fingerprint of it, the labels and O(psk_file) are kept in
+    the objects' descriptions, nothing in the state store. Any change replaces the
+    tunnel's objects (Neutron refuses to change a policy in use); a failure midway
+    removes what was made and puts the previous site connection back.
+  - Changing settings reloads the connection in place (docker) or replaces it
+    (openstack); O(location) and O(public_vlan) are fixed once the tunnel exists.
 author:
   - secure_cloud maintainers (@secure-cloud)
 options:
@@ -265,7 +284,10 @@ vpn_tunnel:
       type: int
       sample: 2
     status:
-      description: V(configured) (not loaded yet), V(connecting) (loaded, no SA), or V(established).
+      description:
+        - V(configured) (not loaded yet), V(connecting) (loaded, no SA), or V(established).
+        - On C(openstack) it follows Neutron's site connection status, C(PENDING_*) as V(configured), C(DOWN) or
+          C(BUILD) as V(connecting), C(ACTIVE) as V(established), and C(ERROR) as V(error).
       type: str
       sample: established
     gateway_address:
@@ -273,11 +295,16 @@ vpn_tunnel:
       type: str
       sample: 10.210.0.3
     gateway_addresses:
-      description: The gateway's address on each VLAN; instances route the peer subnets via theirs.
+      description:
+        - The gateway's address on each VLAN; instances route the peer subnets via theirs.
+        - On C(openstack) the public VLAN's entry is the router's external address (as RV(vpn_tunnel.gateway_address)),
+          and each served VLAN's entry is the VPN router port's address there.
       type: dict
       sample: {public: 10.210.0.3, app: 10.210.2.3}
     backend:
-      description: V(kernel) (kernel ESP) or V(libipsec) (strongSwan's userspace ESP), as the gateway's probe chose.
+      description:
+        - V(kernel) (kernel ESP) or V(libipsec) (strongSwan's userspace ESP), as the gateway's probe chose.
+        - V(neutron-vpnaas) on the C(openstack) provider.
       type: str
       sample: libipsec
     psk_file:
@@ -293,7 +320,7 @@ vpn_tunnel:
       type: str
       sample: docker
     id:
-      description: The provider's identifier (null in check mode before creation).
+      description: The provider's identifier (null in check mode before creation); on C(openstack) the site connection's id.
       type: str
       sample: office
 """
@@ -330,6 +357,8 @@ class VpnTunnelModule(ResourceModule):
         """(secrets for the provider, their fingerprint, psk_file); nothing here is ever returned."""
         if desired["authentication"] == "psk":
             psk, path, _generated = resolve_psk(self.params, self.provider.store.state_dir, self.check_mode)
+            # A key read from or generated into psk_file is masked in any output, as a given psk is.
+            self.module.no_log_values.add(psk)
             return dict(psk=psk), psk, path
         pems, cert = load_credentials(self.params)
         if desired["local_id"] is None:
@@ -340,6 +369,10 @@ class VpnTunnelModule(ResourceModule):
         params = self.params
         others = [t for t in self.provider.list_vpn_tunnels() if t["name"] != params["name"]]
         desired = desired_tunnel(params, self.provider.list_vlans(), others, self.provider.name, current=current)
+        # What the provider cannot express fails here, before any comparison or write.
+        desired, notes = self.provider.prepare_vpn_tunnel(desired)
+        for note in notes:
+            self.module.warn(note)
         if current is None:
             check_location_allowed(params, desired["location"])
         secrets, secret_material, psk_file = self.credentials(desired)

@@ -83,6 +83,8 @@ class FakeCloud(object):
                             os_hash_algo="sha256", os_hash_value="c" * 64, checksum="d" * 32, min_disk=2,
                             visibility="public", tags=[])]
         self.extensions = [dict(alias="vpnaas", name="VPN service", description="", links=[], updated="")]
+        # Status a new IPsec site connection reports (Neutron: PENDING_CREATE, then DOWN or ACTIVE).
+        self.vpn_status = "ACTIVE"
         self.page_size = None
         self.boot_polls = 1
         self.stuck = False
@@ -105,6 +107,11 @@ class FakeCloud(object):
             obj.setdefault("device_owner", "")
             obj.setdefault("device_id", "")
             obj.setdefault("fixed_ips", [])
+        if collection == "routers" and (obj.get("external_gateway_info") or {}).get("network_id"):
+            info = dict(obj["external_gateway_info"])
+            info.setdefault("external_fixed_ips", [dict(subnet_id="ext-subnet", ip_address="203.0.113.%d" % (
+                len(self.store["routers"]) + 100))])
+            obj["external_gateway_info"] = info
         if collection == "floatingips":
             obj.setdefault("port_id", None)
             obj.setdefault("fixed_ip_address", None)
@@ -220,12 +227,23 @@ class FakeCloud(object):
                 if collection == "vpn/ikepolicies" and not any(e["alias"] == "vpnaas" for e in self.extensions):
                     return self.not_found(request, "resource")
                 attrs = body[single]
+                refused = self.vpn_refusal(collection, attrs)
+                if refused:
+                    return self.reply(request, refused[0], {"NeutronError": dict(refused[1], detail="")})
                 if collection == "ports":
                     conflict = self.address_taken(attrs)
                     if conflict:
                         return self.reply(request, 409, {"NeutronError": {
                             "type": "IpAddressAlreadyAllocated", "detail": "",
                             "message": "IP address %s already allocated in subnet %s" % conflict}})
+                if collection == "vpn/ipsec-site-connections":
+                    attrs = dict(attrs, status=self.vpn_status)
+                    attrs.setdefault("local_id", "")
+                    attrs.setdefault("peer_cidrs", [])
+                if collection == "vpn/vpnservices":
+                    router = self.store["routers"][attrs["router_id"]]
+                    ips = router["external_gateway_info"]["external_fixed_ips"]
+                    attrs = dict(attrs, external_v4_ip=ips[0]["ip_address"], external_v6_ip=None, subnet_id=None)
                 obj = self.add(collection, attrs)
                 return self.reply(request, 201, {single: obj})
             return None
@@ -236,17 +254,33 @@ class FakeCloud(object):
             obj["tags"] = list(body["tags"])
             return self.reply(request, 200, {"tags": obj["tags"]})
         if len(rest) == 2 and rest[1] in ("add_router_interface", "remove_router_interface"):
-            subnet = self.store["subnets"][body["subnet_id"]]
-            if rest[1] == "add_router_interface":
-                self.add("ports", dict(network_id=subnet["network_id"], device_owner="network:router_interface",
-                                       device_id=obj["id"], fixed_ips=[dict(subnet_id=subnet["id"],
-                                                                            ip_address=subnet["gateway_ip"])]))
+            if body.get("port_id"):
+                port = self.store["ports"].get(body["port_id"])
+                if port is None:
+                    return self.not_found(request, "port %s" % body["port_id"])
+                subnet = self.store["subnets"][port["fixed_ips"][0]["subnet_id"]]
             else:
-                for port in list(self.store["ports"].values()):
-                    if port["device_id"] == obj["id"]:
-                        del self.store["ports"][port["id"]]
+                subnet = self.store["subnets"][body["subnet_id"]]
+                port = None
+            if rest[1] == "add_router_interface":
+                if port is not None:
+                    port.update(device_owner="network:router_interface", device_id=obj["id"])
+                else:
+                    port = self.add("ports", dict(network_id=subnet["network_id"], device_owner="network:router_interface",
+                                                  device_id=obj["id"], fixed_ips=[dict(subnet_id=subnet["id"],
+                                                                                       ip_address=subnet["gateway_ip"])]))
+            else:
+                if self.subnet_in_vpn_use(subnet["id"], obj["id"]):
+                    return self.reply(request, 409, {"NeutronError": {
+                        "type": "SubnetInUseByIPsecSiteConnection", "detail": "",
+                        "message": "Subnet %s is used by an IPsec site connection" % subnet["id"]}})
+                # Neutron deletes the interface port, whichever way it was named.
+                for candidate in list(self.store["ports"].values()):
+                    if candidate["device_id"] == obj["id"] and (port is None or candidate["id"] == port["id"]) and any(
+                            f.get("subnet_id") == subnet["id"] for f in candidate["fixed_ips"]):
+                        del self.store["ports"][candidate["id"]]
             return self.reply(request, 200, dict(id=obj["id"], subnet_id=subnet["id"], subnet_ids=[subnet["id"]],
-                                                 port_id="p", tenant_id=PROJECT))
+                                                 port_id=port["id"] if port else "p", tenant_id=PROJECT))
         if request.method == "GET":
             return self.reply(request, 200, {single: obj})
         if request.method == "PUT":
@@ -258,6 +292,10 @@ class FakeCloud(object):
             obj.update(attrs)
             return self.reply(request, 200, {single: obj})
         if request.method == "DELETE":
+            in_use = self.vpn_in_use(collection, obj["id"])
+            if in_use:
+                return self.reply(request, 409, {"NeutronError": {"type": in_use, "detail": "",
+                                                                  "message": "%s %s is in use" % (single, obj["id"])}})
             if collection == "networks":
                 for port in list(self.store["ports"].values()):
                     if port["network_id"] == obj["id"] and port["device_owner"] != "network:dhcp":
@@ -268,6 +306,54 @@ class FakeCloud(object):
                         del self.store["subnets"][sub["id"]]
             del objects[obj["id"]]
             return self.reply(request, 204)
+        return None
+
+    # -- VPNaaS rules (neutron-vpnaas's validator) ------------------------------------
+    def subnet_in_vpn_use(self, subnet_id, router_id):
+        services = set(v["id"] for v in self.store["vpn/vpnservices"].values() if v["router_id"] == router_id)
+        for conn in self.store["vpn/ipsec-site-connections"].values():
+            group = self.store["vpn/endpoint-groups"].get(conn["local_ep_group_id"]) or {}
+            if conn["vpnservice_id"] in services and subnet_id in (group.get("endpoints") or []):
+                return True
+        return False
+
+    def vpn_refusal(self, collection, attrs):
+        """(status, {type, message}) when neutron-vpnaas would refuse the create."""
+        if collection == "vpn/vpnservices":
+            router = self.store["routers"].get(attrs.get("router_id"))
+            if router is None:
+                return 404, dict(type="RouterNotFound", message="Router %s could not be found" % attrs.get("router_id"))
+            if not (router.get("external_gateway_info") or {}).get("network_id"):
+                return 400, dict(type="RouterIsNotExternal",
+                                 message="Router %s has no external network gateway set" % router["id"])
+        if collection != "vpn/ipsec-site-connections":
+            return None
+        for key, where in (("vpnservice_id", "vpn/vpnservices"), ("ikepolicy_id", "vpn/ikepolicies"),
+                           ("ipsecpolicy_id", "vpn/ipsecpolicies"), ("local_ep_group_id", "vpn/endpoint-groups"),
+                           ("peer_ep_group_id", "vpn/endpoint-groups")):
+            if attrs.get(key) not in self.store[where]:
+                return 404, dict(type="NotFound", message="%s %s could not be found" % (key, attrs.get(key)))
+        router_id = self.store["vpn/vpnservices"][attrs["vpnservice_id"]]["router_id"]
+        for subnet_id in self.store["vpn/endpoint-groups"][attrs["local_ep_group_id"]]["endpoints"]:
+            if not any(p["device_id"] == router_id and any(f.get("subnet_id") == subnet_id for f in p["fixed_ips"])
+                       for p in self.store["ports"].values()):
+                return 400, dict(type="SubnetIsNotConnectedToRouter",
+                                 message="Subnet %s is not connected to Router %s" % (subnet_id, router_id))
+        if not attrs.get("psk"):
+            return 400, dict(type="HTTPBadRequest", message="Invalid input for psk")
+        return None
+
+    def vpn_in_use(self, collection, obj_id):
+        """The NeutronError type when a VPNaaS object is still used by a site connection."""
+        keys = {"vpn/ikepolicies": ("ikepolicy_id", "IKEPolicyInUse"),
+                "vpn/ipsecpolicies": ("ipsecpolicy_id", "IPsecPolicyInUse"),
+                "vpn/vpnservices": ("vpnservice_id", "VPNServiceInUse")}
+        for conn in self.store["vpn/ipsec-site-connections"].values():
+            if collection in keys and conn.get(keys[collection][0]) == obj_id:
+                return keys[collection][1]
+            if collection == "vpn/endpoint-groups" and obj_id in (conn.get("local_ep_group_id"),
+                                                                  conn.get("peer_ep_group_id")):
+                return "EndpointGroupInUse"
         return None
 
     def address_taken(self, attrs):
