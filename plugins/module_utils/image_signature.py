@@ -3,8 +3,8 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Image provenance: a detached SSH signature over the pinned image digest.
 
-The signed message is the digest string itself (``sha256:<64 hex>``, no
-newline), signed in the namespace ``secure-cloud-iaas-image``:
+The signed message is the digest string itself (``sha256:<64 hex>`` or
+``sha512:<128 hex>``, no newline), signed in the namespace ``secure-cloud-iaas-image``:
 
     printf %s sha256:... | ssh-keygen -Y sign -f image_signing_key -n secure-cloud-iaas-image > image.sig
 

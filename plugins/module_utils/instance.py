@@ -54,7 +54,9 @@ MUTABLE_FIELDS = ("cpus", "memory", "ssh_public_keys")
 USER_RE = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
 KEY_RE = re.compile(r"^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com|"
                     r"sk-ecdsa-sha2-nistp256@openssh\.com) [A-Za-z0-9+/]+={0,3}( .*)?$")
-DIGEST_RE = re.compile(r"^sha256:[0-9a-f]{64}$")
+# A pinned image digest: sha256 (Docker image ids, Glance images hashed with sha256)
+# or sha512 (Glance's default os_hash_algo).
+DIGEST_RE = re.compile(r"^(sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128})\Z")
 
 
 def parse_memory(value, field="memory"):
@@ -192,7 +194,8 @@ def check_image_pin(image, digest):
         return
     if not DIGEST_RE.match(digest):
         raise IaasError("%r is not a digest" % (digest,), field="image_digest",
-                        fix="give sha256: and 64 hex digits, as image_id in instance_info shows")
+                        fix="give sha256: and 64 hex digits or sha512: and 128 hex digits (lower case), as "
+                            "image_id in instance_info shows")
     if digest != image["id"] and digest not in (image.get("digests") or []):
         raise IaasError("image %s is %s, not the pinned %s" % (image["name"], image["id"], digest),
                         field="image_digest",

@@ -198,7 +198,7 @@ class OpenStackProvider(OpenStackVips, OpenStackVpn, Provider):
 
     # -- catalog ----------------------------------------------------------
     def list_images(self):
-        """Active Glance images; id is the checksum as 'sha256:<hex>' when Glance hashed with sha256."""
+        """Active Glance images; id is Glance's multihash as '<os_hash_algo>:<hex>' (sha512 by default)."""
         if "images" in self._cache:
             return self._cache["images"]
         out = []

@@ -51,8 +51,9 @@ options:
     type: str
   image_digest:
     description:
-      - Pin the image to a digest (V(sha256:...), as RV(instance.image_id)
-        shows). Creation is refused when the catalog's image differs.
+      - Pin the image to a digest (V(sha256:...), or V(sha512:...) for a Glance
+        image hashed with sha512, as RV(instance.image_id) shows). Creation is
+        refused when the catalog's image differs.
     type: str
   image_signature:
     description:
