@@ -197,7 +197,7 @@ options:
   provider:
     description:
       - The platform that holds the instances (see the modules' O(provider)).
-      - For C(openstack) the cloud is the one E(OS_CLOUD) names (or the E(OS_*)
+      - For C(openstack) the cloud is the one O(cloud) names (or the E(OS_*)
         credentials), and hosts are reached over SSH as the admin user at their
         address on the first public vlan.
     type: str
@@ -205,6 +205,21 @@ options:
     choices: [docker, openstack]
     env:
       - name: SECURE_CLOUD_PROVIDER
+  cloud:
+    description:
+      - For O(provider=openstack), the cloud of C(clouds.yaml) that holds the
+        instances (as the modules' C(cloud) names it). Without it openstacksdk
+        reads the E(OS_*) credentials.
+    type: str
+    env:
+      - name: OS_CLOUD
+  region_name:
+    description:
+      - For O(provider=openstack), the region of O(cloud); defaults to the one its
+        C(clouds.yaml) entry names.
+    type: str
+    env:
+      - name: OS_REGION_NAME
   docker_host:
     description: The Docker engine's API address, for O(provider=docker).
     type: str

@@ -46,6 +46,12 @@ EXAMPLES = r"""
 # inventory/cloud.iaas.yml: every instance, grouped by location and vlan
 plugin: secure_cloud.iaas.instances
 
+# inventory/openstack.iaas.yml: the instances of an OpenStack cloud of clouds.yaml
+# plugin: secure_cloud.iaas.instances
+# provider: openstack
+# cloud: mycloud
+# region_name: RegionOne
+
 # inventory/web.iaas.yml: running instances of fra1, grouped by their labels
 # plugin: secure_cloud.iaas.instances
 # running_only: true
@@ -83,8 +89,12 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             return False
         return path.endswith(("instances.yml", "instances.yaml", ".iaas.yml", ".iaas.yaml"))
 
+    # The provider options this plugin documents (secure_cloud.iaas.provider.inventory),
+    # handed to the provider as a module would hand them.
+    PROVIDER_OPTIONS = ("provider", "docker_host", "docker_timeout", "state_dir", "cloud", "region_name")
+
     def _fetch(self):
-        params = dict((key, self.get_option(key)) for key in ("provider", "docker_host", "docker_timeout", "state_dir"))
+        params = dict((key, self.get_option(key)) for key in self.PROVIDER_OPTIONS)
         try:
             provider = get_provider(params)
             hosts = []
