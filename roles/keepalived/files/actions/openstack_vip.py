@@ -135,8 +135,8 @@ class Vip(object):
                 body = {"floatingip": dict(port_id=own.id, fixed_ip_address=self.address)}
                 response = net.put("/floatingips/%s" % fip.id, json=body, raise_exc=False)
                 if response.status_code >= 400:
-                    raise ActionError("moving the floating IP of %s failed: HTTP %s" % (self.address,
-                                                                                     response.status_code))
+                    raise ActionError("moving the floating IP of %s failed: HTTP %s"
+                                      % (self.address, response.status_code))
         if self.values.get("holder") != node:
             tags = [t for t in self.port.tags or [] if not t.startswith(HOLDER_TAG)] + [HOLDER_TAG + node]
             net.set_tags(self.port, tags)

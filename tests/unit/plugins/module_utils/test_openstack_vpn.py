@@ -301,8 +301,8 @@ def test_second_tunnel_shares_the_service_and_the_last_one_removes_it(site, run,
                                                       psk_file=str(tmp_path / "keys" / "branch.psk")))
     assert not failed, result.get("msg")
     assert vpn_objects(site)["vpn/vpnservices"] == ["sciaas-vpngw-fra1"]
-    assert sorted(r["destination"] for r in subnet_of(site, "app")["host_routes"]) == ["192.168.50.0/24",
-                                                                                         "192.168.70.0/24"]
+    routes = sorted(r["destination"] for r in subnet_of(site, "app")["host_routes"])
+    assert routes == ["192.168.50.0/24", "192.168.70.0/24"]
     run(vpn_tunnel.main, dict(name="office", state="absent"))
     assert vpn_objects(site)["vpn/vpnservices"] == ["sciaas-vpngw-fra1"]
     assert subnet_of(site, "app")["host_routes"] == [{"destination": "192.168.70.0/24", "nexthop": "10.210.2.2"}]
