@@ -1,5 +1,6 @@
-"""Run unplanned failover trials on a Docker-hosted keepalived pair and record
-what the client saw and who held the vip, for failover_report.py to measure.
+"""Run unplanned failovers and planned switchovers on a Docker-hosted keepalived
+pair and record what the client saw and who held the vip, for
+failover_report.py to measure.
 
 On the Docker host, as root:
   * the probe (vip_probe.py) runs in the client container and streams one line
@@ -8,14 +9,19 @@ On the Docker host, as root:
     namespace (nsenter + `ip monitor address`): the kernel reports every add and
     delete of the vip as it happens, stamped here on arrival, on the same clock
     as the probe (containers share the host's clock);
-  * each trial breaks the current active one way (keepalived killed, instance
-    stopped, network cut at the host end of its veth), waits for the client to
-    get answers from the standby, repairs the old active, waits until it reports
-    BACKUP, and lets the network settle.
+  * each unplanned trial breaks the current active one way (keepalived
+    killed, instance stopped, network cut at the host end of its veth), waits
+    for the client to get answers from the standby, repairs the old active,
+    waits until it reports BACKUP, and lets the network settle;
+  * each planned trial moves the vip to the standby through the
+    secure_cloud.iaas.vip module (holder), as an operator would.
 
 Writes one raw JSON file (samples, holder events, trials).
 Usage: failover_trials.py --pair A,B --client C --vip IP --trials N --label L --out FILE
        [--modes keepalived_killed,instance_stopped,network_cut] [--advert-int S] [--settle S]
+       [--interface IFACE] [--planned M --vip-name NAME --instance-prefix P]
+The pair's container names are their instance names with --instance-prefix
+(sciaas- on the docker provider) in front, as the vip module names them.
 """
 
 import argparse
@@ -116,8 +122,8 @@ def node_state(node):
     return res.stdout.strip()
 
 
-def veth_of(node):
-    idx = sh("docker", "exec", node, "cat", "/sys/class/net/eth0/iflink").stdout.strip()
+def veth_of(node, iface):
+    idx = sh("docker", "exec", node, "cat", "/sys/class/net/%s/iflink" % iface).stdout.strip()
     for line in sh("ip", "-o", "link").stdout.splitlines():
         num, name = line.split(": ")[0:2]
         if num == idx:
@@ -135,6 +141,10 @@ def main():
     ap.add_argument("--label", required=True)
     ap.add_argument("--advert-int", type=float, default=None)
     ap.add_argument("--settle", type=float, default=1.5)
+    ap.add_argument("--interface", default="eth0", help="the pair's interface on the vip's network")
+    ap.add_argument("--planned", type=int, default=0, help="planned switchovers after the unplanned trials")
+    ap.add_argument("--vip-name", help="the vip's name in the vip module (for --planned)")
+    ap.add_argument("--instance-prefix", default="sciaas-")
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
     pair = args.pair.split(",")
@@ -146,17 +156,22 @@ def main():
         watch.start()
     probe = Probe(args.client, args.vip)
     time.sleep(1.0)
+    if args.planned and not args.vip_name:
+        ap.error("--planned needs --vip-name")
+    schedule = [modes[i % len(modes)] for i in range(args.trials)] + ["planned_switchover"] * args.planned
     trials = []
     try:
-        for i in range(args.trials):
-            mode = modes[i % len(modes)]
+        for i, mode in enumerate(schedule):
+            # After a reconfiguration (slow adverts) the pair needs a few
+            # adverts to elect a master; a trial starts from one holder.
+            wait_for(lambda: len(holders_now(list(events), pair)) == 1, 30, step=0.1)
             with lock:
                 current = holders_now(events, pair)
             if len(current) != 1:
                 raise RuntimeError("trial %d: holders before the trial: %s" % (i + 1, current))
             active = current[0]
             standby = [n for n in pair if n != active][0]
-            veth = veth_of(active) if mode == "network_cut" else None
+            veth = veth_of(active, args.interface) if mode == "network_cut" else None
             t_break = time.time()
             if mode == "keepalived_killed":
                 # The VRRP child first, then the parent: killed together, the
@@ -168,6 +183,12 @@ def main():
                 sh("docker", "stop", "-t", "20", active)
             elif mode == "network_cut":
                 sh("ip", "link", "set", "dev", veth, "down")
+            elif mode == "planned_switchover":
+                # Returns once the standby holds the vip and the active has
+                # rejoined as BACKUP (the keepalived role's hand-over hook).
+                instance = standby[len(args.instance_prefix):] if standby.startswith(args.instance_prefix) else standby
+                sh("ansible", "localhost", "-m", "secure_cloud.iaas.vip",
+                   "-a", "name=%s holder=%s" % (args.vip_name, instance))
             recovered = wait_for(lambda: probe.answered_by(standby, t_break), 20)
             t_recovered = time.time()
             # Repair, then wait until the old active is a BACKUP again.

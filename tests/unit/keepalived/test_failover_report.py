@@ -82,3 +82,18 @@ def test_a_late_answer_counts_when_it_arrived_not_when_it_was_sent():
     # By send time the longest gap would be 0.25 s; by arrival it is 0.26 s
     # (100.991 -> 101.25) and then 101.25 -> 101.301.
     assert 0.255 <= gap <= 0.265
+
+
+def test_planned_switchovers_are_summarised_apart_from_failures():
+    def trial(number, mode, start, gap):
+        return {"trial": number, "mode": mode, "active": "a", "standby": "b", "t_break": start,
+                "t_recovered": start + gap, "recovered": True, "t_repaired": start + 1.0, "t_settled": start + 1.5}
+    # A 300 ms hole for the failure at 101, a 50 ms one for the planned move at 104.
+    samples = probes(100.0, 101.0) + probes(101.3, 104.0) + probes(104.05, 106.0)
+    run = {"label": "t", "settle": 0.5, "samples": samples, "holder_events": [[100.0, "a", True]],
+           "trials": [trial(1, "instance_stopped", 101.0, 0.3), trial(2, "planned_switchover", 104.0, 0.05)]}
+    result = failover_report.measure(run)
+    assert result["summary"]["trials"] == 1
+    assert 295 <= result["summary"]["max_ms"] <= 315
+    assert result["planned_summary"]["trials"] == 1
+    assert 45 <= result["planned_summary"]["max_ms"] <= 65
