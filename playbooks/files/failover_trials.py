@@ -93,8 +93,8 @@ class Probe:
                 self.samples.append([float(parts[0]), parts[1] == "OK", parts[2],
                                      round(float(parts[3]) / 1000.0, 6)])
 
-    def answered_by(self, name, after):
-        return any(s[1] and s[2] == name and s[0] > after for s in reversed(self.samples[-400:]))
+    def answered_by(self, names, after):
+        return any(s[1] and s[2] in names and s[0] > after for s in reversed(self.samples[-400:]))
 
     def stop(self):
         self.proc.stdin.close()
@@ -171,6 +171,9 @@ def main():
                 raise RuntimeError("trial %d: holders before the trial: %s" % (i + 1, current))
             active = current[0]
             standby = [n for n in pair if n != active][0]
+            # The service answers with the instance's name: the container name,
+            # or the provider's instance name without the prefix.
+            names = (standby, standby[len(args.instance_prefix):] if standby.startswith(args.instance_prefix) else standby)
             veth = veth_of(active, args.interface) if mode == "network_cut" else None
             t_break = time.time()
             if mode == "keepalived_killed":
@@ -186,10 +189,9 @@ def main():
             elif mode == "planned_switchover":
                 # Returns once the standby holds the vip and the active has
                 # rejoined as BACKUP (the keepalived role's hand-over hook).
-                instance = standby[len(args.instance_prefix):] if standby.startswith(args.instance_prefix) else standby
                 sh("ansible", "localhost", "-m", "secure_cloud.iaas.vip",
-                   "-a", "name=%s holder=%s" % (args.vip_name, instance))
-            recovered = wait_for(lambda: probe.answered_by(standby, t_break), 20)
+                   "-a", "name=%s holder=%s" % (args.vip_name, names[1]))
+            recovered = wait_for(lambda: probe.answered_by(names, t_break), 20)
             t_recovered = time.time()
             # Repair, then wait until the old active is a BACKUP again.
             if mode == "instance_stopped":
