@@ -10,9 +10,10 @@ benches=(
   "vip switchover:python bench/vip_switchover.py 20"
   "failover:bench/failover.sh 20"
   "hardening:bench/hardening_scores.sh debian12"
+  "vpn:python bench/vpn.py"
 )
-[ -f bench/vpn.py ] && benches+=("vpn:python bench/vpn.py")
 summary=()
+total=$SECONDS
 for entry in "${benches[@]}"; do
   name=${entry%%:*}
   echo "=== $name"
@@ -23,3 +24,4 @@ done
 echo
 echo "=== benchmarks (figures above; JSON and charts in bench/results/)"
 printf '%s\n' "${summary[@]}"
+printf '%-24s %5ss\n' "all" $((SECONDS - total))
