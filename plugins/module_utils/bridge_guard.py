@@ -14,6 +14,12 @@ applied. For every instance port it knows, the guard
 Frames from any source that claim a vip are dropped unless the sending MAC is
 allowed that vip, so an instance off the allow-list that adds the vip to its
 own interface gets no traffic and cannot poison its neighbours' ARP caches.
+For IP packets from a vip sent by a MAC the guard does not know, that holds on
+the vip's own subnet (and for broadcast and multicast): the bridge family
+cannot match the bridge here (no ``meta ibrname`` on every kernel), and the
+vip's answers routed elsewhere, e.g. by a customer's VPN gateway onto the
+customer's own bridge, legitimately carry the vip as source from that
+gateway's MAC. ARP for a vip is held to the allow-list everywhere.
 
 The host end of a container's veth is renamed by Docker when the container
 restarts; ``sync`` runs after every instance start, and a port the guard does not
@@ -38,14 +44,19 @@ def _set(name, type_, items):
     return "  set %s { %s }\n" % (name, body)
 
 
-def render(ports, vip_grants):
+def render(ports, vip_grants, vip_nets=None):
     """The whole nft script for PORTS and VIP_GRANTS.
 
     ports: list of {"port": host veth name, "mac": "aa:bb:..", "addresses": [ip, ...]}
     vip_grants: dict vip address -> list of MACs allowed to send from it. The
       set is host-wide: Docker refuses overlapping subnets between networks, so a
       vip's address belongs to one bridge only.
+    vip_nets: dict vip address -> its vlan's subnet (CIDR). IP packets from the
+      vip are held to the allow-list when they go to that subnet, broadcast or
+      multicast; a vip without a subnet here is held to it whatever the
+      destination.
     """
+    vip_nets = vip_nets or {}
     ports = sorted(ports, key=lambda p: p["port"])
     macs = sorted(set(p["mac"] for p in ports))
     port_mac = ['"%s" . %s' % (p["port"], p["mac"]) for p in ports]
@@ -61,11 +72,15 @@ def render(ports, vip_grants):
     script += _set("guarded_macs", "ether_addr", macs)
     script += _set("src_ok", "ether_addr . ipv4_addr", sorted(src_ok))
     script += _set("vips", "ipv4_addr", sorted(vip_grants))
+    script += _set("vips_anywhere", "ipv4_addr", sorted(v for v in vip_grants if not vip_nets.get(v)))
+    on_subnet = "".join(
+        "    ether type ip ip saddr %s ip daddr { %s, 224.0.0.0/4, 255.255.255.255 } ether saddr . ip saddr != @src_ok drop\n"
+        % (vip, vip_nets[vip]) for vip in sorted(vip_grants) if vip_nets.get(vip))
     script += """  chain guard {
     iifname @ports iifname . ether saddr != @port_mac drop
     ether type arp arp saddr ip @vips ether saddr . arp saddr ip != @src_ok drop
-    ether type ip ip saddr @vips ether saddr . ip saddr != @src_ok drop
-    ether type arp ether saddr @guarded_macs ether saddr . arp saddr ip != @src_ok drop
+    ether type ip ip saddr @vips_anywhere ether saddr . ip saddr != @src_ok drop
+""" + on_subnet + """    ether type arp ether saddr @guarded_macs ether saddr . arp saddr ip != @src_ok drop
     ether type ip ether saddr @guarded_macs ether saddr . ip saddr != @src_ok drop
   }
   chain forward { type filter hook forward priority 0; policy accept; jump guard; }

@@ -20,6 +20,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import time
 
 from ansible_collections.secure_cloud.iaas.plugins.module_utils import bridge_guard, netns
@@ -92,12 +93,14 @@ class DockerVips(object):
                 mac_of[(inst["name"], net["vlan"])] = mac
                 if link and ifnames.get(link["peer_ifindex"]):
                     ports.append(dict(port=ifnames[link["peer_ifindex"]], mac=mac, addresses=[net["ip"]]))
-        grants = {}
+        grants, nets = {}, {}
         for rec in records.values():
             grants[rec["address"]] = sorted(mac_of[(name, rec["vlan"])] for name in rec["allowed_instances"]
                                             if mac_of.get((name, rec["vlan"])))
+            if rec.get("prefixlen"):
+                nets[rec["address"]] = str(ipaddress.ip_interface("%s/%s" % (rec["address"], rec["prefixlen"])).network)
         if ports or grants:
-            bridge_guard.apply(bridge_guard.render(ports, grants), self.run_command)
+            bridge_guard.apply(bridge_guard.render(ports, grants, nets), self.run_command)
         else:
             bridge_guard.remove(self.run_command)
 

@@ -40,6 +40,19 @@ def test_each_mac_may_send_only_its_own_addresses_and_granted_vips():
                                                 '"veth3c" . 02:42:0a:00:00:04'}
 
 
+def test_ip_from_a_vip_is_held_to_the_allow_list_on_its_subnet_only():
+    # Its answers routed onto another bridge (a customer's VPN gateway
+    # forwarding them to the site's network) come from that gateway's MAC.
+    script = bridge_guard.render([A, B], {"10.0.0.200": [A["mac"]], "10.5.0.200": [B["mac"]]},
+                                 {"10.0.0.200": "10.0.0.0/24"})
+    assert ("ether type ip ip saddr 10.0.0.200 ip daddr { 10.0.0.0/24, 224.0.0.0/4, 255.255.255.255 }"
+            " ether saddr . ip saddr != @src_ok drop") in script
+    # Without a subnet, anywhere; ARP claims for every vip, anywhere.
+    assert set_elements(script, "vips_anywhere") == {"10.5.0.200"}
+    assert set_elements(script, "vips") == {"10.0.0.200", "10.5.0.200"}
+    assert "ether type arp arp saddr ip @vips ether saddr . arp saddr ip != @src_ok drop" in script
+
+
 def test_render_is_stable_whatever_the_input_order():
     grants = {"10.0.0.200": [A["mac"]], "10.0.0.201": [B["mac"]]}
     assert bridge_guard.render([A, B, C], grants) == bridge_guard.render([C, A, B], dict(reversed(list(grants.items()))))
@@ -52,8 +65,12 @@ def test_replaces_the_table_in_one_transaction():
 
 
 @pytest.mark.skipif(shutil.which("nft") is None, reason="nft is not installed (make docker installs it)")
-@pytest.mark.parametrize("ports,grants", [([], {}), ([A, B, C], {"10.0.0.200": [A["mac"], B["mac"]]})])
-def test_nft_accepts_the_script(ports, grants):
-    proc = subprocess.run(["nft", "-c", "-f", "-"], input=bridge_guard.render(ports, grants),
+@pytest.mark.parametrize("ports,grants,nets", [
+    ([], {}, {}),
+    ([A, B, C], {"10.0.0.200": [A["mac"], B["mac"]]}, {}),
+    ([A, B, C], {"10.0.0.200": [A["mac"], B["mac"]], "10.0.0.201": [C["mac"]]}, {"10.0.0.200": "10.0.0.0/24"}),
+])
+def test_nft_accepts_the_script(ports, grants, nets):
+    proc = subprocess.run(["nft", "-c", "-f", "-"], input=bridge_guard.render(ports, grants, nets),
                           capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stderr
