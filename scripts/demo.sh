@@ -40,21 +40,39 @@ for i in s["instances"]:
     print(f"  instance {i['name']:<20} {i['state']:<8} {nets}")
 vip = s["vip"]
 print(f"  vip      {vip['name']:<20} {vip['address']} on {vip['vlan']}, held by {vip['holder']} (may move to {', '.join(vip['allowed_instances'])})")
-print(f"  vpn      {s['vpn_tunnel']}")
+vpn = s["vpn_tunnel"]
+site = vpn.get("customer_site") if vpn.get("enabled") else None
+if not vpn.get("enabled"):
+    print("  vpn      off (site_vpn_enabled: false)")
+else:
+    print(f"  vpn      {vpn.get('name', '?'):<20} {vpn['status']} ({vpn.get('backend', '?')}): "
+          f"{', '.join(vpn.get('peer_subnets', []))} via customer gateway {vpn.get('peer_address', '?')} <-> "
+          f"{', '.join(vpn.get('local_subnets', []))} via {vpn.get('gateway_address', '?')}; key {vpn.get('psk_file')} (0600)")
+if site:
+    print(f"  customer {site['gateway']['name']:<20} container {site['gateway']['container']}, "
+          f"{site['gateway']['public_ip']} on the public vlan, {site['gateway']['site_ip']} on {site['network']} {site['cidr']}")
+    print(f"  customer {site['host']['name']:<20} container {site['host']['container']}, {site['host']['ip']}; "
+          f"the service answered it through the tunnel from {site['answered_by']}")
 for host, h in sorted(s["hardening"].items()):
     print(f"  hardened {host:<20} " + "; ".join(f"{k}: {json.dumps(v, sort_keys=True)[:80]}" for k, v in sorted(h.items())))
 print(f"  summary  {out}/summary.json; admin key {out}/id_ed25519 (private, 0600)")
 print()
 print("Reach the service from the client:")
 print(f"  docker exec sciaas-{client['name']} curl -s {vip['service']}")
-print("Failover drill (stops the active instance, the standby answers, then starts it again):")
+if site:
+    print("Reach the service from the customer's site host, through the VPN tunnel:")
+    print(f"  docker exec {site['host']['container']} curl -s {vip['service']}")
+print("Failover drill (stops the active instance, the standby answers"
+      + (" the client and the site host" if site else "") + ", then starts it again):")
 print("  .venv/bin/ansible-playbook -i playbooks/inventory playbooks/site/drill.yml")
 print("Tear down (removes what site.yml made, nothing else):")
 print("  .venv/bin/ansible-playbook playbooks/teardown.yml")
 print()
-first = site_runs[0]
+# The run that built what stands now: the last one that changed something
+# (a teardown in between starts a new series).
 this = site_runs[-1]
+first = next((r for r in reversed(site_runs) if r["changed"] > 0), site_runs[0])
 print(f"Run times: first run {first['seconds']} s ({first['changed']} changes); "
       f"this run {this['seconds']} s ({this['changed']} changes)"
-      + ("" if len(site_runs) > 1 else "; run make demo again to see a run with nothing to change"))
+      + ("" if first is not this else "; run make demo again to see a run with nothing to change"))
 PY
