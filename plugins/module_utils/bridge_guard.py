@@ -106,6 +106,15 @@ def apply(script, run):
                                 fix="the Docker provider programs the bridges with nft and needs root on the Docker host")
 
 
+def present(run):
+    """Whether the guard table is loaded (its ports must follow the instances until the last goes)."""
+    try:
+        rc, _out, _err = run(["nft", "list", "table", "bridge", TABLE])
+    except OSError:
+        return False
+    return rc == 0
+
+
 def remove(run):
     """Drop the guard table (nothing left to guard); absent already is fine."""
     try:

@@ -431,9 +431,10 @@ class DockerProvider(DockerVips, DockerVpn, Provider):
         """Ports came or went (veth names change on every start): the vip guard follows,
         and instances on vlans a VPN tunnel serves get their routes to its peer subnets.
 
-        Only when vips or tunnels exist.
+        Only when vips or tunnels exist (or the guard is still loaded, so it forgets
+        the instances removed after the last vip).
         """
-        if self.store.list("vip"):
+        if self.guard_needed():
             self.sync_guard()
         # Routes to the peer subnets of VPN tunnels vanish with a restart.
         if self.store.list("vpn_tunnel"):

@@ -76,6 +76,13 @@ class DockerVips(object):
         return next((v for v in self.list_vips() if v["name"] == name), None)
 
     # -- the guard ---------------------------------------------------------
+    def guard_needed(self):
+        """Vips exist, or the guard is still loaded: then it follows every instance change,
+        and goes once no vip and no instance is left (nothing of a torn-down site stays in it)."""
+        if self.store.list(KIND):
+            return True
+        return self.is_local() and bridge_guard.present(self.run_command)
+
     def sync_guard(self):
         """Rebuild the vlan guard from every running instance and every vip."""
         if not self.is_local():

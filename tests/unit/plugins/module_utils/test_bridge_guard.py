@@ -74,3 +74,15 @@ def test_nft_accepts_the_script(ports, grants, nets):
     proc = subprocess.run(["nft", "-c", "-f", "-"], input=bridge_guard.render(ports, grants, nets),
                           capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_present_asks_nft_for_the_table_only():
+    calls = []
+
+    def run(argv, data=None):
+        calls.append(argv)
+        return (0 if len(calls) == 1 else 1), "", ""
+
+    assert bridge_guard.present(run) is True
+    assert bridge_guard.present(run) is False
+    assert calls[0] == ["nft", "list", "table", "bridge", bridge_guard.TABLE]
