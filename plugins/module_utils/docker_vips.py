@@ -21,10 +21,11 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 import time
 
 from ansible_collections.secure_cloud.iaas.plugins.module_utils import bridge_guard, netns
-from ansible_collections.secure_cloud.iaas.plugins.module_utils.errors import IaasError
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.errors import IaasError, ProviderError
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.vip import HANDOVER_HOOK, HANDOVER_TIMEOUT, vip_result
 
 KIND = "vip"
@@ -45,10 +46,24 @@ class DockerVips(object):
         for inst in instances:
             if inst.get("state") != "running":
                 continue
-            pid = self.instance_pid(inst["name"])
-            if pid:
-                out[inst["name"]] = dict(pid=pid, links=netns.links(self.run_command, pid))
+            try:
+                pid = self.instance_pid(inst["name"])
+                if pid:
+                    out[inst["name"]] = dict(pid=pid, links=netns.links(self.run_command, pid))
+            except ProviderError:
+                # Stopped or removed since it was listed (tasks in parallel forks
+                # delete instances while another one syncs the guard): no port.
+                if self._still_running(inst["name"]):
+                    raise
         return out
+
+    def _still_running(self, name):
+        """Its init is alive (Docker still reports the PID of a container it is removing)."""
+        try:
+            pid = self.instance_pid(name)
+        except ProviderError:
+            return False
+        return bool(pid) and os.path.exists("/proc/%d/ns/net" % pid)
 
     def _vip_from_record(self, rec, instances, wire):
         on_vlan = [i["name"] for i in instances if any(n["vlan"] == rec["vlan"] for n in i["networks"])]
