@@ -265,7 +265,9 @@ class DockerProvider(DockerVips, DockerVpn, Provider):
 
     # -- instance -------------------------------------------------------
     def _containers(self):
-        return self._api("list containers", self.client.containers.list, all=True,
+        # ignore_removed: parallel tasks remove instances between the listing and
+        # the inspection of each container; those are gone, not an error.
+        return self._api("list containers", self.client.containers.list, all=True, ignore_removed=True,
                          filters={"label": [MANAGED + "=true", PREFIX + "kind=instance"]})
 
     def _read_keys(self, container, user):

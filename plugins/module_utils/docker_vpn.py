@@ -242,7 +242,7 @@ class DockerVpn(object):
     def vpn_foreign_addresses(self):
         """{vlan: {ip: holder}} of the VPN gateways (counted by the address bookkeeping)."""
         out = {}
-        for container in self._api("list VPN gateways", self.client.containers.list, all=True,
+        for container in self._api("list VPN gateways", self.client.containers.list, all=True, ignore_removed=True,
                                    filters={"label": [_PREFIX + "managed=true", _PREFIX + "kind=vpn_gateway"]}):
             for vlan, ip in self._gateway_addresses(container).items():
                 out.setdefault(vlan, {})[ip] = "VPN gateway %s" % container.name
