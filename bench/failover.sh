@@ -22,7 +22,7 @@ teardown() { [ "${KEEP:-0}" = 1 ] || ansible-playbook "${site[@]}" playbooks/tea
 trap teardown EXIT
 
 start=$SECONDS
-ansible-playbook "${site[@]}" playbooks/site.yml >"$out/site.log"
+ansible-playbook "${site[@]}" playbooks/site.yml >"$out/site.log" || { tail -n 30 "$out/site.log"; exit 1; }
 echo "pair built by site.yml in $((SECONDS - start)) s (log: $out/site.log)"
 
 # The pair's interface on the private vlan, as keepalived and the network cut need it.
