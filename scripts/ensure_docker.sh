@@ -12,6 +12,17 @@ if ! command -v nft >/dev/null 2>&1; then
     echo "docker: 'nft' is missing; install nftables (the vip guard needs it) and run again" >&2; exit 1
   fi
 fi
+# Every instance runs systemd, which holds several inotify instances; all of them
+# count against root on the host, and at the kernel's default of 128 the next
+# instance's systemd dies at boot ("Too many open files") once about 20 run.
+inotify=/proc/sys/fs/inotify/max_user_instances
+if [ -r "$inotify" ] && [ "$(cat "$inotify")" -lt 1024 ]; then
+  if [ "$(id -u)" = 0 ] && echo 1024 >"$inotify" 2>/dev/null; then
+    echo "docker: fs.inotify.max_user_instances raised to 1024 (systemd in every instance)"
+  else
+    echo "docker: fs.inotify.max_user_instances is $(cat "$inotify"); raise it to 1024 as root, or instances past about 20 fail to boot" >&2
+  fi
+fi
 if docker info >/dev/null 2>&1; then
   echo "docker: engine $(docker version --format '{{.Server.Version}}') answers"
   exit 0
