@@ -453,3 +453,21 @@ class FakeCloud(object):
                 payload["next"] = "/v2/images?marker=%s&limit=%s" % (chunk[-1]["id"], self.page_size)
             return self.reply(request, 200, payload)
         return None
+
+
+def modules_on_fake_cloud(tmp_path, monkeypatch):
+    """The modules' environment pointed at the fake cloud (a fixture body: yield from it)."""
+    from ansible_collections.secure_cloud.iaas.plugins.module_utils.openstack_provider import OpenStackProvider
+
+    clouds = tmp_path / "clouds.yaml"
+    clouds.write_text(CLOUDS_YAML)
+    monkeypatch.setenv("OS_CLIENT_CONFIG_FILE", str(clouds))
+    # Selected once, as module_defaults or the environment would.
+    monkeypatch.setenv("SECURE_CLOUD_PROVIDER", "openstack")
+    monkeypatch.setenv("OS_CLOUD", "unit")
+    monkeypatch.setenv("SECURE_CLOUD_EXTERNAL_NETWORK", "public")
+    monkeypatch.setenv("SECURE_CLOUD_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.delenv("SECURE_CLOUD_ALLOWED_LOCATIONS", raising=False)
+    monkeypatch.setattr(OpenStackProvider, "poll_interval", 0.01)
+    with requests_mock.Mocker() as mocker:
+        yield FakeCloud(mocker)

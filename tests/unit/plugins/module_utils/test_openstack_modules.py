@@ -16,15 +16,14 @@ import sys
 import pytest
 
 pytest.importorskip("openstack")
-requests_mock = pytest.importorskip("requests_mock")
+pytest.importorskip("requests_mock")
 
 sys.path.insert(0, os.path.dirname(__file__))
 
-from openstack_fake_cloud import CLOUDS_YAML, IDENTITY, FakeCloud  # noqa: E402  pylint: disable=wrong-import-position
+from openstack_fake_cloud import IDENTITY, modules_on_fake_cloud  # noqa: E402  pylint: disable=wrong-import-position
 
 from ansible.module_utils.testing import patch_module_args  # noqa: E402
 
-from ansible_collections.secure_cloud.iaas.plugins.module_utils.openstack_provider import OpenStackProvider  # noqa: E402
 from ansible_collections.secure_cloud.iaas.plugins.modules import instance, instance_info, vip, vlan, vlan_info  # noqa: E402
 
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIH0tbV+3l9xk3n2p3ZbOa8bqL3z6r4Xc0b6Ht2m1uYkF admin@example"
@@ -32,18 +31,7 @@ KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIH0tbV+3l9xk3n2p3ZbOa8bqL3z6r4Xc0b6Ht
 
 @pytest.fixture
 def cloud(tmp_path, monkeypatch):
-    clouds = tmp_path / "clouds.yaml"
-    clouds.write_text(CLOUDS_YAML)
-    monkeypatch.setenv("OS_CLIENT_CONFIG_FILE", str(clouds))
-    # Selected once, as module_defaults or the environment would.
-    monkeypatch.setenv("SECURE_CLOUD_PROVIDER", "openstack")
-    monkeypatch.setenv("OS_CLOUD", "unit")
-    monkeypatch.setenv("SECURE_CLOUD_EXTERNAL_NETWORK", "public")
-    monkeypatch.setenv("SECURE_CLOUD_STATE_DIR", str(tmp_path / "state"))
-    monkeypatch.delenv("SECURE_CLOUD_ALLOWED_LOCATIONS", raising=False)
-    monkeypatch.setattr(OpenStackProvider, "poll_interval", 0.01)
-    with requests_mock.Mocker() as mocker:
-        yield FakeCloud(mocker)
+    yield from modules_on_fake_cloud(tmp_path, monkeypatch)
 
 
 @pytest.fixture
