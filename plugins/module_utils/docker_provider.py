@@ -391,11 +391,15 @@ class DockerProvider(DockerVips, DockerVpn, Provider):
         except Exception:  # pylint: disable=broad-except
             pass
 
-    def _exec(self, container, cmd, environment=None, what="run a command"):
+    def _exec_status(self, container, cmd, environment=None, what="run a command"):
+        """(exit code, output) of CMD in the container."""
         result = self._api(what, container.exec_run, cmd, environment=environment, demux=False)
-        output = (result.output or b"").decode("utf-8", "replace").strip()
-        if result.exit_code != 0:
-            raise ProviderError("could not %s in %s (exit %s): %s" % (what, container.name, result.exit_code, output))
+        return result.exit_code, (result.output or b"").decode("utf-8", "replace").strip()
+
+    def _exec(self, container, cmd, environment=None, what="run a command"):
+        exit_code, output = self._exec_status(container, cmd, environment, what)
+        if exit_code != 0:
+            raise ProviderError("could not %s in %s (exit %s): %s" % (what, container.name, exit_code, output))
         return output
 
     def _inject_admin(self, container, user, keys):
@@ -538,8 +542,7 @@ class DockerProvider(DockerVips, DockerVpn, Provider):
     def exec_in_instance(self, name, argv):
         """(exit code, output) of ARGV run inside the running instance NAME, as root."""
         container = self._api("inspect container", self.client.containers.get, container_name(name))
-        result = self._api("run a command in %s" % name, container.exec_run, argv, demux=False)
-        return result.exit_code, (result.output or b"").decode("utf-8", "replace").strip()
+        return self._exec_status(container, argv, what="run a command in %s" % name)
 
     def instance_pid(self, name):
         """PID of the instance's init on the host (to enter its network namespace)."""

@@ -162,10 +162,10 @@ class DockerVips(object):
         try:
             for name in yielding:
                 self._hook(name, "release")
-            deadline = time.time() + HANDOVER_TIMEOUT
+            deadline = time.monotonic() + HANDOVER_TIMEOUT
             while not (self._holds(new_holder, vip["address"])
                        and not any(self._holds(name, vip["address"]) for name in yielding)):
-                if time.time() > deadline:
+                if time.monotonic() > deadline:
                     raise IaasError("the vip %s did not move to %s within %d s: %s gave way, but %s did not take it over"
                                     % (vip["name"], new_holder, HANDOVER_TIMEOUT, ", ".join(yielding), new_holder),
                                     field="holder",
