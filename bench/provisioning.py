@@ -7,7 +7,7 @@ For each N (default 1 5 10 20 40), in one run and alternating which goes first:
   plain    `docker run` of the same image onto the same network, N times, with the
            same capabilities, then waiting until systemd reports running in each.
 Prints a table (seconds, ratio module/plain, rerun as a share of the first run) and
-writes bench/results/provisioning.json. Run as root on the Docker host after
+writes bench/results/provisioning.json and a chart, provisioning.svg. Run as root on the Docker host after
 make setup and make images:
 
   .venv/bin/python bench/provisioning.py [N ...]
@@ -22,6 +22,7 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESULTS = os.path.join(ROOT, "bench", "results", "provisioning.json")
+CHART = os.path.join(ROOT, "bench", "results", "provisioning.svg")
 IMAGE = "secure-cloud-iaas/instance:debian12"
 NETWORK = "sciaas-vlan-bench-prov"
 # What the docker provider gives an instance, so the plain side boots the same way.
@@ -41,9 +42,13 @@ def playbook(n, state):
     with tempfile.NamedTemporaryFile("w", suffix=".yml") as inv:
         json.dump({"fleet": {"hosts": dict(("bench-%02d" % i, None) for i in range(n))}}, inv)
         inv.flush()
-        subprocess.run(["ansible-playbook", "-i", inv.name, "-f", str(max(n, 1)), "-e", "fleet_state=%s" % state,
-                        os.path.join(ROOT, "bench", "provisioning.yml")],
-                       cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+        run = subprocess.run(["ansible-playbook", "-i", inv.name, "-f", str(max(n, 1)), "-e", "fleet_state=%s" % state,
+                              os.path.join(ROOT, "bench", "provisioning.yml")],
+                             cwd=ROOT, check=False, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if run.returncode:
+        # What failed matters more than the timing: show it, then stop.
+        failures = [line for line in run.stdout.splitlines() if "fatal:" in line or "FAILED" in line]
+        sys.exit("provisioning.yml N=%d %s failed:\n%s" % (n, state, "\n".join(failures[:10]) or run.stdout[-3000:]))
 
 
 def wait_running(names, timeout=300):
@@ -67,6 +72,37 @@ def plain(n):
                        + PLAIN_RUN + [IMAGE], check=True, stdout=subprocess.DEVNULL)
     wait_running(names)
     return names
+
+
+def chart(rows):
+    """Seconds against N, one line per side: how each grows is easier seen than read."""
+    width, height, left, bottom, top = 640, 360, 60, 320, 40
+    top_n = max(r["n"] for r in rows)
+    top_s = max(max(r["module_s"], r["plain_s"]) for r in rows) * 1.1
+    def point(n, s):
+        return "%.1f,%.1f" % (left + (width - left - 20) * n / top_n, bottom - (bottom - top) * s / top_s)
+    out = ['<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" font-family="sans-serif" font-size="12">'
+           % (width, height), '<rect width="100%" height="100%" fill="white"/>',
+           '<text x="%d" y="22" font-size="15">Provisioning: seconds to N running instances</text>' % left,
+           '<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="black"/>' % (left, bottom, width - 20, bottom),
+           '<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="black"/>' % (left, bottom, left, top)]
+    for r in rows:
+        x = point(r["n"], 0).split(",")[0]
+        out.append('<text x="%s" y="%d" text-anchor="middle">N=%d</text>' % (x, bottom + 16, r["n"]))
+    for i, (key, label, color) in enumerate((("module_s", "instance module", "#d95f02"),
+                                              ("plain_s", "plain docker run", "#1b9e77"),
+                                              ("rerun_s", "module re-run (no-op)", "#7570b3"))):
+        out.append('<polyline fill="none" stroke="%s" stroke-width="2" points="%s"/>'
+                   % (color, " ".join(point(r["n"], r[key]) for r in rows)))
+        for r in rows:
+            x, y = point(r["n"], r[key]).split(",")
+            out.append('<circle cx="%s" cy="%s" r="3" fill="%s"><title>N=%d %s: %.1f s</title></circle>'
+                       % (x, y, color, r["n"], label, r[key]))
+        out.append('<rect x="%d" y="%d" width="10" height="10" fill="%s"/><text x="%d" y="%d">%s</text>'
+                   % (left + 10, top + 4 + 16 * i, color, left + 24, top + 13 + 16 * i, label))
+    out.append('<text x="%d" y="%d" fill="#777" text-anchor="end">%.0f s</text>' % (left - 4, top + 4, top_s))
+    out.append("</svg>")
+    return "\n".join(out) + "\n"
 
 
 def main():
@@ -95,6 +131,10 @@ def main():
                   % (n, row["module_s"], row["plain_s"], row["ratio"], row["rerun_s"], 100 * row["rerun_share"],
                      row["first"]), flush=True)
     finally:
+        # A broken run leaves no instance behind, whichever N it broke at.
+        playbook(max(sizes), "absent")
+        subprocess.run(["docker", "rm", "-f"] + ["sciaas-bench-plain-%02d" % i for i in range(max(sizes))],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
         subprocess.run(["ansible", "localhost", "-c", "local", "-m", "secure_cloud.iaas.vlan",
                         "-a", "name=bench-prov state=absent"], cwd=ROOT, stdout=subprocess.DEVNULL, check=True)
     print()
@@ -106,7 +146,9 @@ def main():
     os.makedirs(os.path.dirname(RESULTS), exist_ok=True)
     with open(RESULTS, "w") as handle:
         json.dump({"rows": rows, "load_average": os.getloadavg()[0]}, handle, indent=2)
-    print("written: %s" % os.path.relpath(RESULTS, ROOT))
+    with open(CHART, "w") as handle:
+        handle.write(chart(rows))
+    print("written: %s, %s" % (os.path.relpath(RESULTS, ROOT), os.path.relpath(CHART, ROOT)))
 
 
 if __name__ == "__main__":

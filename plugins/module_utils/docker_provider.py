@@ -282,7 +282,7 @@ class DockerProvider(DockerVips, DockerVpn, Provider):
             text = member.read().decode("utf-8", "replace") if member else ""
         return [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
 
-    def _instance_from_container(self, container):
+    def _instance_from_container(self, container, keys=True):
         attrs = container.attrs
         labels = attrs["Config"].get("Labels") or {}
         host = attrs.get("HostConfig") or {}
@@ -302,13 +302,13 @@ class DockerProvider(DockerVips, DockerVpn, Provider):
             cpus=round(float(host.get("CpuQuota") or 0) / (host.get("CpuPeriod") or CPU_PERIOD), 2) or None,
             memory_mb=(host.get("Memory") or 0) // (1024 * 1024) or None,
             hostname=attrs["Config"].get("Hostname"), networks=networks, admin_user=user,
-            ssh_public_keys=self._read_keys(container, user) if user else [], labels=_user_labels(labels),
+            ssh_public_keys=self._read_keys(container, user) if user and keys else [], labels=_user_labels(labels),
             state="running" if attrs["State"].get("Running") else "stopped", provider=self.name,
             resource_id=container.id,
         )
 
-    def list_instances(self):
-        return sorted((self._instance_from_container(c) for c in self._containers()), key=lambda i: i["name"])
+    def list_instances(self, keys=True):
+        return sorted((self._instance_from_container(c, keys) for c in self._containers()), key=lambda i: i["name"])
 
     def get_instance(self, name):
         try:

@@ -83,7 +83,7 @@ class DockerVips(object):
         if not records:
             return []
         self._require_local()
-        instances = self.list_instances()
+        instances = self.list_instances(keys=False)
         wire = self._wire(instances)
         return [self._vip_from_record(rec, instances, wire) for rec in records.values()]
 
@@ -102,7 +102,7 @@ class DockerVips(object):
         """Rebuild the vlan guard from every running instance and every vip."""
         if not self.is_local():
             return
-        instances = self.list_instances()
+        instances = self.list_instances(keys=False)
         records = self.store.list(KIND)
         wire = self._wire(instances)
         ifnames = netns.host_ifnames(self.run_command) if wire else {}
@@ -186,7 +186,7 @@ class DockerVips(object):
         return pid
 
     def _vlan_interface(self, name, vlan):
-        inst = next(i for i in self.list_instances() if i["name"] == name)
+        inst = next(i for i in self.list_instances(keys=False) if i["name"] == name)
         net = next(n for n in inst["networks"] if n["vlan"] == vlan)
         mac = (net.get("mac") or "").lower()
         links = netns.links(self.run_command, self._running_pid(name))

@@ -254,7 +254,7 @@ class DockerVpn(object):
         container = self._gateway(location)
         have = self._gateway_addresses(container) if container is not None else {}
         vlans = dict((v["name"], v) for v in self.list_vlans())
-        used = used_addresses(self.list_instances())
+        used = used_addresses(self.list_instances(keys=False))
         for vlan, extra in self.foreign_addresses().items():
             used.setdefault(vlan, {}).update(extra)
         out = {}
@@ -559,7 +559,7 @@ class DockerVpn(object):
             container = self._gateway(location)
             gateways[location] = self._gateway_addresses(container) if container is not None else {}
         changed = False
-        for inst in self.list_instances():
+        for inst in self.list_instances(keys=False):
             if inst.get("state") != "running":
                 continue
             want = {}

@@ -438,7 +438,7 @@ class OpenStackProvider(OpenStackVips, OpenStackVpn, Provider):
         servers = self._list("list servers", self.conn.compute.servers, details=True)
         return [s for s in servers if (s.metadata or {}).get(META + "kind") == "instance"]
 
-    def list_instances(self):
+    def list_instances(self, keys=True):  # keys cost nothing more here: they are in the metadata
         return sorted((self._instance_from(s) for s in self._servers()), key=lambda i: i["name"])
 
     def get_instance(self, name):

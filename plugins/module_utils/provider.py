@@ -155,7 +155,10 @@ class Provider(object):
         return {}
 
     # -- instance -------------------------------------------------------
-    def list_instances(self):
+    def list_instances(self, keys=True):
+        """Every instance of the collection. keys=False may leave ssh_public_keys empty:
+        for callers that need only names and addresses (a file read per instance on
+        the docker provider, which planning under the lock must not pay N times)."""
         raise NotImplementedError
 
     def get_instance(self, name):

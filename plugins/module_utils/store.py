@@ -7,6 +7,10 @@ Two playbooks that run at once serialise on ``lock()`` (fcntl.flock on a lock
 file beside the database): a check-then-act sequence such as "find a free
 address, then create the instance with it" runs inside one lock, so they can
 never pick the same address. The directory is private to its owner (0700).
+
+The wait for the lock is long (10 min) because a play over a fleet queues its
+forks on it: 40 instances created at once on a 2-core host held it about 80 s
+between them, and a 60 s bound failed the last forks.
 """
 
 from __future__ import annotations
@@ -36,7 +40,7 @@ CREATE TABLE IF NOT EXISTS records (
 
 
 class StateStore(object):
-    def __init__(self, state_dir=None, lock_timeout=60):
+    def __init__(self, state_dir=None, lock_timeout=600):
         self.state_dir = os.path.abspath(os.path.expanduser(state_dir or DEFAULT_STATE_DIR))
         self.lock_timeout = lock_timeout
         self._depth = 0
@@ -73,9 +77,10 @@ class StateStore(object):
             except (IOError, OSError):
                 if time.monotonic() >= deadline:
                     os.close(fd)
-                    raise IaasError("another run has held the state lock in %s for more than %ss"
-                                    % (self.state_dir, self.lock_timeout), field="state_dir",
-                                    fix="wait for the other playbook to finish, then run again")
+                    raise IaasError("waited %ss for the state lock in %s: other runs, or other forks of "
+                                    "this one, held it all that time" % (self.lock_timeout, self.state_dir),
+                                    field="state_dir", fix="run again once the other playbook has finished; "
+                                    "a play over many instances can use fewer forks (-f)")
                 time.sleep(0.05)
         self._lock_fd = fd
         self._depth = 1

@@ -364,7 +364,8 @@ class InstanceModule(ResourceModule):
 
     def plan(self, params, replacing=None):
         vlans = dict((v["name"], v) for v in self.provider.list_vlans())
-        return desired_instance(params, self.provider, vlans, self.provider.list_instances(), exclude=replacing)
+        return desired_instance(params, self.provider, vlans, self.provider.list_instances(keys=False),
+                                exclude=replacing)
 
     def create(self, params, before):
         check_location_allowed(self.params, params.get("location") or "")

@@ -212,7 +212,7 @@ class VipModule(ResourceModule):
 
     def create(self):
         params = self.params
-        desired = desired_vip(params, self.provider.list_vlans(), self.provider.list_instances(),
+        desired = desired_vip(params, self.provider.list_vlans(), self.provider.list_instances(keys=False),
                               self.provider.list_vips(), self.provider.name)
         check_location_allowed(params, desired["location"])
         after = desired if self.check_mode else self.provider.create_vip(desired)
@@ -220,7 +220,7 @@ class VipModule(ResourceModule):
 
     def present(self, current):
         vlan = self.provider.get_vlan(current["vlan"])
-        changes = plan_update(current, self.params, vlan, self.provider.list_instances(), self.holder_given)
+        changes = plan_update(current, self.params, vlan, self.provider.list_instances(keys=False), self.holder_given)
         if not changes:
             self.warn_on_drift(current)
             return self.set_resource(current, current, False)

@@ -233,7 +233,7 @@ class VlanModule(ResourceModule):
     def absent(self, current):
         if not current:
             return self.set_resource(None, None, False)
-        users = sorted(inst["name"] for inst in self.provider.list_instances()
+        users = sorted(inst["name"] for inst in self.provider.list_instances(keys=False)
                        if any(net["vlan"] == current["name"] for net in inst["networks"]))
         if users:
             raise IaasError("vlan %s is still used by instances: %s" % (current["name"], ", ".join(users)),

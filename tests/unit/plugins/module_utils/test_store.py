@@ -61,4 +61,4 @@ def test_a_held_lock_times_out_with_a_message(tmp_path):
         with pytest.raises(IaasError) as err:
             with waiter.lock():
                 pass
-    assert "another run has held the state lock" in str(err.value)
+    assert "waited 0.2s for the state lock" in str(err.value)

@@ -66,7 +66,7 @@ class FakeProvider(Provider):
         self.writes.append(("delete_vlan", current["name"]))
         del self.vlans[current["name"]]
 
-    def list_instances(self):
+    def list_instances(self, keys=True):
         return [dict(self.instances[name]) for name in sorted(self.instances)]
 
     def create_instance(self, spec, run, wait, timeout):
