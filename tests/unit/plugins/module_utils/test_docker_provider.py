@@ -141,3 +141,21 @@ def test_way_out_through_the_public_vlan_and_the_facts_vips_need(engine):
     assert [(p["vlan"], p["interface"]) for p in ports] == [("ut-back", "eth2"), ("ut-front", "eth0"), ("ut-aaa", "eth1")]
     assert all(p["host_veth"] and p["host_veth"].startswith("veth") for p in ports)
     assert provider.instance_pid("ut-two") > 1
+
+
+def test_listing_for_planning_skips_the_keys_but_keeps_the_addresses(engine):
+    provider, made = engine
+    _vlan(provider, "ut-keys", "10.210.254.0/24")
+    key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHV0LWtleXMtdGVzdC1rZXktbm90LXVzZWQtYW55d2hlcmU ut@keys"
+    spec = desired_instance(dict(name="ut-keys", location="ut", image="debian12", networks=[dict(vlan="ut-keys")],
+                                 ssh_public_keys=[key]),
+                            provider, dict((v["name"], v) for v in provider.list_vlans()), [])
+    made.append("ut-keys")
+    provider.create_instance(spec, run=True, wait=False, timeout=30)
+    full = next(i for i in provider.list_instances() if i["name"] == "ut-keys")
+    light = next(i for i in provider.list_instances(keys=False) if i["name"] == "ut-keys")
+    # The full listing reads authorized_keys from the guest; the planning one
+    # (one file read fewer per instance, under the lock) has what planning needs.
+    assert full["ssh_public_keys"] == [key]
+    assert light["ssh_public_keys"] == []
+    assert light["networks"] == full["networks"] and light["networks"][0]["ip"] == "10.210.254.2"
