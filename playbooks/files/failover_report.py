@@ -37,7 +37,8 @@ def median(values):
         return None
     ordered = sorted(values)
     mid = len(ordered) // 2
-    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+    # Rounded like the samples (0.1 ms), so the mean of two never prints as 121.80000000000001.
+    return ordered[mid] if len(ordered) % 2 else round((ordered[mid - 1] + ordered[mid]) / 2, 1)
 
 
 def answered_at(sample):

@@ -27,6 +27,8 @@ def test_percentile_and_median():
     assert failover_report.percentile(values, 100) == 20
     assert failover_report.median(values) == 10.5
     assert failover_report.median([3, 1, 2]) == 2
+    # The mean of two samples prints as they do (0.1 ms), not as 121.80000000000001.
+    assert repr(failover_report.median([121.7, 121.9])) == "121.8"
 
 
 def test_outage_is_the_longest_gap_between_answers():
