@@ -14,6 +14,9 @@ benches=(
 )
 summary=()
 total=$SECONDS
+# The figures mean little without the machine they came from.
+machine="$(nproc) CPUs, $(awk '/MemTotal/ {printf "%.0f GB", $2 / 1048576}' /proc/meminfo), Docker $(docker version -f '{{.Server.Version}}' 2>/dev/null), cgroup v$([ -f /sys/fs/cgroup/cgroup.controllers ] && echo 2 || echo 1)"
+echo "=== machine: $machine; load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 for entry in "${benches[@]}"; do
   name=${entry%%:*}
   echo "=== $name"
@@ -25,3 +28,4 @@ echo
 echo "=== benchmarks (figures above; JSON and charts in bench/results/)"
 printf '%s\n' "${summary[@]}"
 printf '%-24s %5ss\n' "all" $((SECONDS - total))
+echo "machine: $machine; load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
