@@ -79,6 +79,7 @@ def chart(rows):
     width, height, left, bottom, top = 640, 360, 60, 320, 40
     top_n = max(r["n"] for r in rows)
     top_s = max(max(r["module_s"], r["plain_s"]) for r in rows) * 1.1
+
     def point(n, s):
         return "%.1f,%.1f" % (left + (width - left - 20) * n / top_n, bottom - (bottom - top) * s / top_s)
     out = ['<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" font-family="sans-serif" font-size="12">'
@@ -89,9 +90,9 @@ def chart(rows):
     for r in rows:
         x = point(r["n"], 0).split(",")[0]
         out.append('<text x="%s" y="%d" text-anchor="middle">N=%d</text>' % (x, bottom + 16, r["n"]))
-    for i, (key, label, color) in enumerate((("module_s", "instance module", "#d95f02"),
-                                              ("plain_s", "plain docker run", "#1b9e77"),
-                                              ("rerun_s", "module re-run (no-op)", "#7570b3"))):
+    lines = (("module_s", "instance module", "#d95f02"), ("plain_s", "plain docker run", "#1b9e77"),
+             ("rerun_s", "module re-run (no-op)", "#7570b3"))
+    for i, (key, label, color) in enumerate(lines):
         out.append('<polyline fill="none" stroke="%s" stroke-width="2" points="%s"/>'
                    % (color, " ".join(point(r["n"], r[key]) for r in rows)))
         for r in rows:
