@@ -140,6 +140,28 @@ def meta_join(metadata, prefix):
     return "".join(parts)
 
 
+class GuardedConnection(object):
+    """The SDK connection, each service proxy made under the error mapping.
+
+    ``conn.network`` (and compute, image) is made on first use, after reading the
+    service's version document when the endpoint is an override; a service that
+    does not answer fails right there, before any call _api wraps.
+    """
+
+    def __init__(self, conn, unreachable):
+        self.__dict__["_conn"] = conn
+        self.__dict__["_unreachable"] = unreachable
+
+    def __getattr__(self, name):
+        try:
+            return getattr(self._conn, name)
+        except ksa_exc.ClientException as exc:
+            raise self._unreachable(None, name.replace("_", "-"), exc)
+
+    def __setattr__(self, name, value):
+        setattr(self._conn, name, value)
+
+
 class OpenStackProvider(OpenStackVips, OpenStackVpn, Provider):
     name = "openstack"
     # Nova cannot change a flavor or a keypair without a resize or a rebuild:
@@ -152,7 +174,7 @@ class OpenStackProvider(OpenStackVips, OpenStackVpn, Provider):
         super(OpenStackProvider, self).__init__(params, store, run_command=run_command)
         if connection is None:
             connection = self._connect(params)
-        self.conn = connection
+        self.conn = GuardedConnection(connection, self._unreachable)
         self._cache = {}
 
     @staticmethod
@@ -205,7 +227,11 @@ class OpenStackProvider(OpenStackVips, OpenStackVpn, Provider):
         return list(self._api(what, call))
 
     def _unreachable(self, what, service, exc):
-        """The API did not answer (connection refused, no version document): name the cloud and the endpoint."""
+        """The API did not answer (connection refused, no version document): name the cloud and the endpoint.
+
+        ``what`` is the call (None when the service's proxy could not even be
+        made: with an endpoint override the SDK reads the version document first).
+        """
         cloud = getattr(self.conn.config, "name", None) or self.params.get("cloud") or os.environ.get("OS_CLOUD")
         endpoint = None
         if service:
@@ -214,8 +240,9 @@ class OpenStackProvider(OpenStackVips, OpenStackVpn, Provider):
             except Exception:  # pylint: disable=broad-except
                 endpoint = None
         where = "the %s API%s" % (service or "OpenStack", " at %s" % endpoint if endpoint else "")
-        return ProviderError("could not %s: %s of cloud %r does not answer (%s: %s)"
-                             % (what, where, cloud or "(auth)", type(exc).__name__, _short(exc)), field="cloud",
+        return ProviderError("%s%s of cloud %r does not answer (%s: %s)"
+                             % ("could not %s: " % what if what else "", where, cloud or "(auth)", type(exc).__name__,
+                                _short(exc)), field="cloud",
                              fix="check that the endpoint is up and reachable from this host (curl it), and that "
                                  "clouds.yaml names the right one (the catalog's, or %s_endpoint_override)"
                                  % ((service or "network").replace("-", "_")),

@@ -46,7 +46,18 @@ CLOUDS_YAML = """clouds:
       project_domain_name: default
     region_name: RegionOne
     identity_api_version: '3'
-""" % IDENTITY
+  unit-override:
+    auth:
+      auth_url: %s
+      username: admin
+      password: s3cret-unit-password
+      project_name: admin
+      user_domain_name: default
+      project_domain_name: default
+    region_name: RegionOne
+    identity_api_version: '3'
+    network_endpoint_override: %s/
+""" % (IDENTITY, IDENTITY, NETWORK)
 
 # Neutron collections: URL part -> (singular body key, plural body key).
 NEUTRON = {

@@ -207,6 +207,18 @@ def test_api_down_is_a_provider_error_naming_cloud_and_endpoint(cloud, run):
     assert "s3cret-unit-password" not in result["_raw"]
 
 
+def test_api_down_behind_an_endpoint_override_names_cloud_and_endpoint(cloud, run):
+    # With network_endpoint_override the SDK reads the version document when it makes
+    # the proxy (conn.network), before any call: a real Neutron that is down fails there.
+    from openstack_fake_cloud import NETWORK  # pylint: disable=import-outside-toplevel
+    cloud.down.add(NETWORK)
+    failed, result = run(vlan.main, dict(APP, cloud="unit-override"))
+    assert failed and "unexpected error" not in result["msg"], result["msg"]
+    assert result["msg"].startswith("cloud: ")
+    assert "the network API at %s/ of cloud 'unit-override' does not answer (" % NETWORK in result["msg"]
+    assert "network_endpoint_override" in result["msg"]
+
+
 def test_vlan_absent_then_absent_again(cloud, run):
     run(vlan.main, APP)
     failed, result = run(vlan.main, dict(name="app", state="absent"), check=True)

@@ -433,6 +433,33 @@ def test_no_vpnaas_is_a_clear_error(cloud, provider):
     assert not cloud.requests("POST", r"/vpn/")
 
 
+def test_a_service_whose_proxy_cannot_be_made_names_cloud_and_endpoint(tmp_path):
+    # A real Neutron behind network_endpoint_override that is down: the SDK fails
+    # while making conn.network (the version document), before any call.
+    from keystoneauth1 import exceptions as ksa_exc  # pylint: disable=import-outside-toplevel
+
+    class Config(object):
+        name = "lab"
+
+        @staticmethod
+        def get_endpoint(service):
+            return "http://127.0.0.1:9/" if service == "network" else None
+
+    class DownConnection(object):
+        config = Config()
+
+        @property
+        def network(self):
+            raise ksa_exc.DiscoveryFailure("Unable to find a version discovery document at http://127.0.0.1:9/")
+
+    prov = OpenStackProvider(params(), StateStore(str(tmp_path / "state")), connection=DownConnection())
+    with pytest.raises(IaasError) as err:
+        prov.list_vlans()
+    assert str(err.value).startswith("cloud: the network API at http://127.0.0.1:9/ of cloud 'lab' does not answer "
+                                     "(DiscoveryFailure: Unable to find a version discovery document")
+    assert "network_endpoint_override" in err.value.fix
+
+
 def test_network_endpoint_is_the_catalog_one(cloud, provider):
     provider.list_vlans()
     assert cloud.requests("GET", "^" + NETWORK + "/v2.0/networks$")
