@@ -426,8 +426,8 @@ class FakeCloud(object):
         if not own:
             message = "Bad floatingip request: Port %s does not have any fixed IPs." % port["id"]
         elif attrs.get("fixed_ip_address") and attrs["fixed_ip_address"] not in own:
-            message = "Bad floatingip request: Port %s does not have fixed ip %s." % (port["id"],
-                                                                                   attrs["fixed_ip_address"])
+            message = "Bad floatingip request: Port %s does not have fixed ip %s." % (
+                port["id"], attrs["fixed_ip_address"])
         else:
             return None
         return lambda request: self.reply(request, 400, {"NeutronError": {
