@@ -7,7 +7,7 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.collections
 export MOLECULE_NO_LOG := false
 
-.PHONY: setup docker images demo test test-quick test-pending test-openstack bench clean constraints
+.PHONY: setup docker images demo test test-quick test-pending test-openstack test-neutron bench clean constraints
 
 $(VENV)/.stamp: requirements.txt constraints.txt scripts/setup_venv.sh scripts/find_python.sh
 	scripts/setup_venv.sh
@@ -32,7 +32,7 @@ images: docker
 demo: setup images
 	scripts/demo.sh
 
-## test: unit, sanity, lint, build+install+doc, every Molecule scenario (but molecule/pending.txt); a timed summary
+## test: unit, sanity, lint, build+install+doc, the modules against a real Neutron, every Molecule scenario (but molecule/pending.txt); a timed summary
 test: setup images
 	scripts/run_tests.sh all
 
@@ -47,6 +47,10 @@ test-pending: setup images
 ## test-openstack: provisioning, vip and VPNaaS against a real cloud (OS_CLOUD); skips when none is configured
 test-openstack: setup
 	tests/integration/targets/openstack_site/runme.sh
+
+## test-neutron: the modules (provider: openstack) against a real Neutron API on 127.0.0.1 (installs MariaDB and a pinned Neutron venv the first time)
+test-neutron: setup
+	tests/integration/targets/openstack_neutron/runme.sh
 
 ## bench: every benchmark, each printing its table (bench/results/ keeps the JSON)
 bench: setup images

@@ -42,6 +42,9 @@ from ansible_collections.secure_cloud.iaas.plugins.module_utils.vlan import vlan
 try:
     import openstack
     from openstack import exceptions as os_exc
+    # openstacksdk's own dependency: a service that cannot be reached (connection
+    # refused, no version document) fails with its exceptions, not the SDK's.
+    from keystoneauth1 import exceptions as ksa_exc
     HAS_OPENSTACK = True
     OPENSTACK_IMPORT_ERROR = None
 except ImportError:
@@ -137,6 +140,28 @@ def meta_join(metadata, prefix):
     return "".join(parts)
 
 
+class GuardedConnection(object):
+    """The SDK connection, each service proxy made under the error mapping.
+
+    ``conn.network`` (and compute, image) is made on first use, after reading the
+    service's version document when the endpoint is an override; a service that
+    does not answer fails right there, before any call _api wraps.
+    """
+
+    def __init__(self, conn, unreachable):
+        self.__dict__["_conn"] = conn
+        self.__dict__["_unreachable"] = unreachable
+
+    def __getattr__(self, name):
+        try:
+            return getattr(self._conn, name)
+        except ksa_exc.ClientException as exc:
+            raise self._unreachable(None, name.replace("_", "-"), exc)
+
+    def __setattr__(self, name, value):
+        setattr(self._conn, name, value)
+
+
 class OpenStackProvider(OpenStackVips, OpenStackVpn, Provider):
     name = "openstack"
     # Nova cannot change a flavor or a keypair without a resize or a rebuild:
@@ -149,7 +174,7 @@ class OpenStackProvider(OpenStackVips, OpenStackVpn, Provider):
         super(OpenStackProvider, self).__init__(params, store, run_command=run_command)
         if connection is None:
             connection = self._connect(params)
-        self.conn = connection
+        self.conn = GuardedConnection(connection, self._unreachable)
         self._cache = {}
 
     @staticmethod
@@ -192,9 +217,36 @@ class OpenStackProvider(OpenStackVips, OpenStackVpn, Provider):
             raise _http_error(what, exc)
         except os_exc.SDKException as exc:
             raise ProviderError("OpenStack could not %s: %s" % (what, _short(exc)))
+        except ksa_exc.ClientException as exc:
+            raise self._unreachable(what, _service_of(func), exc)
 
     def _list(self, what, func, **query):
-        return list(self._api(what, lambda: list(func(**query))))
+        def call():
+            return list(func(**query))
+        call.service_type = _service_of(func)
+        return list(self._api(what, call))
+
+    def _unreachable(self, what, service, exc):
+        """The API did not answer (connection refused, no version document): name the cloud and the endpoint.
+
+        ``what`` is the call (None when the service's proxy could not even be
+        made: with an endpoint override the SDK reads the version document first).
+        """
+        cloud = getattr(self.conn.config, "name", None) or self.params.get("cloud") or os.environ.get("OS_CLOUD")
+        endpoint = None
+        if service:
+            try:
+                endpoint = self.conn.config.get_endpoint(service) or self.conn.endpoint_for(service)
+            except Exception:  # pylint: disable=broad-except
+                endpoint = None
+        where = "the %s API%s" % (service or "OpenStack", " at %s" % endpoint if endpoint else "")
+        return ProviderError("%s%s of cloud %r does not answer (%s: %s)"
+                             % ("could not %s: " % what if what else "", where, cloud or "(auth)", type(exc).__name__,
+                                _short(exc)), field="cloud",
+                             fix="check that the endpoint is up and reachable from this host (curl it), and that "
+                                 "clouds.yaml names the right one (the catalog's, or %s_endpoint_override)"
+                                 % ((service or "network").replace("-", "_")),
+                             service=service)
 
     # -- catalog ----------------------------------------------------------
     def list_images(self):
@@ -246,6 +298,20 @@ class OpenStackProvider(OpenStackVips, OpenStackVpn, Provider):
     # -- location ----------------------------------------------------------
     def availability_zone(self, location):
         return (self.params.get("availability_zones") or {}).get(location) or location
+
+    def _unknown_zone(self, location):
+        """The cloud has no availability zone for this location (Neutron's AvailabilityZoneNotFound)."""
+        zone = self.availability_zone(location)
+        mapped = " (availability_zones maps it to %r)" % zone if zone != location else ""
+        try:
+            offered = sorted(set(z.name for z in self.conn.network.availability_zones() if z.resource == "network"))
+        except Exception:  # pylint: disable=broad-except
+            offered = []
+        return IaasError("OpenStack has no availability zone %r for location %s%s" % (zone, location, mapped),
+                         field="location",
+                         fix="use a location the cloud has, or map it to one of its zones with availability_zones "
+                             "(e.g. availability_zones: {%s: %s})" % (location, offered[0] if offered else "nova")
+                         + ("; the cloud's network zones: %s" % ", ".join(offered) if offered else ""))
 
     # -- host facts ---------------------------------------------------------
     def reserved_networks(self):
@@ -299,7 +365,12 @@ class OpenStackProvider(OpenStackVips, OpenStackVpn, Provider):
             if segment:
                 attrs.update(provider_network_type="vlan", provider_physical_network=segment.get("physical_network"),
                              provider_segmentation_id=segment.get("segmentation_id"))
-            net = self._api("create network %s" % attrs["name"], self.conn.network.create_network, **attrs)
+            try:
+                net = self._api("create network %s" % attrs["name"], self.conn.network.create_network, **attrs)
+            except ProviderError as err:
+                if err.details.get("error_type") == "AvailabilityZoneNotFound":
+                    raise self._unknown_zone(spec["location"])
+                raise
             made.append(("network", net))
             self._api("tag network %s" % net.name, self.conn.network.set_tags, net, tags)
             subnet = self._api("create the subnet of vlan %s" % spec["name"], self.conn.network.create_subnet,
@@ -535,6 +606,8 @@ class OpenStackProvider(OpenStackVips, OpenStackVpn, Provider):
                                 % (what, fault.get("message") if isinstance(fault, dict) else _short(exc)))
         except os_exc.SDKException as exc:
             raise ProviderError("could not %s: %s" % (what, _short(exc)))
+        except ksa_exc.ClientException as exc:
+            raise self._unreachable(what, "compute", exc)
 
     def _server(self, current):
         return self._api("read server %s" % current["name"], self.conn.compute.get_server, current["id"])
@@ -618,20 +691,39 @@ def _response_message(exc):
     return None
 
 
+def _service_of(func):
+    """The service type of an SDK proxy method (network, compute, image), or None."""
+    return getattr(func, "service_type", None) or getattr(getattr(func, "__self__", None), "service_type", None)
+
+
+def _error_type(exc):
+    """The ``type`` of a Neutron error body (e.g. AvailabilityZoneNotFound), or None."""
+    try:
+        body = exc.response.json()
+    except Exception:  # pylint: disable=broad-except
+        return None
+    inner = body.get("NeutronError") if isinstance(body, dict) else None
+    return inner.get("type") if isinstance(inner, dict) else None
+
+
 def _http_error(what, exc):
     """An HTTP error as a message: quota, conflict, policy and not-found each say what to do."""
     status = getattr(exc, "status_code", None)
     text = _response_message(exc) or _short(exc)
+    kind = _error_type(exc)
     if status == 413 or "quota" in text.lower():
         return ProviderError("OpenStack refused to %s: over quota (HTTP %s: %s)" % (what, status, text),
-                             fix="free resources in the project, or ask the cloud's operator to raise the quota")
+                             fix="free resources in the project, or ask the cloud's operator to raise the quota",
+                             error_type=kind)
     if status == 409:
         return ProviderError("OpenStack refused to %s: conflict (HTTP 409: %s)" % (what, text),
-                             fix="another object holds what this asks for (an address, a name); free it or pick another")
+                             fix="another object holds what this asks for (an address, a name); free it or pick another",
+                             error_type=kind)
     if status == 403:
         return ProviderError("OpenStack refused to %s: not allowed (HTTP 403: %s)" % (what, text), field="cloud",
-                             fix="use credentials whose role the cloud's policy allows this (provider networks need admin)")
+                             fix="use credentials whose role the cloud's policy allows this (provider networks need admin)",
+                             error_type=kind)
     if status == 404:
         return ProviderError("OpenStack could not %s: not found (HTTP 404: %s)" % (what, text),
-                             fix="the object went away meanwhile; run the task again")
-    return ProviderError("OpenStack refused to %s (HTTP %s: %s)" % (what, status, text))
+                             fix="the object went away meanwhile; run the task again", error_type=kind)
+    return ProviderError("OpenStack refused to %s (HTTP %s: %s)" % (what, status, text), error_type=kind)

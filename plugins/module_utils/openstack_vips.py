@@ -11,10 +11,15 @@
   send from it. Pairs are compared by address only (Neutron fills in the MAC of
   the port), in any order, and other pairs on the port are left alone.
 - keepalived inside an allowed instance claims the vip with no API call.
-- A public vip also gets a floating IP of ``external_network``; a move through
-  the API (``holder``) re-associates it with the new holder's port and that
-  address. Neutron cannot see which guest answers ARP for a private vip: there
-  the holder reported is the one last set through the API.
+- A public vip also gets a floating IP of ``external_network``, associated
+  with the vip's own port ``sciaas-vip-<name>`` and its fixed address (Neutron
+  accepts as ``fixed_ip_address`` only one of the port's own fixed IPs, never
+  an address of its ``allowed_address_pairs``). The router sends the floating
+  IP's traffic to the vip address, which the holder answers (ARP): a move
+  never touches the floating IP, as in the usual keepalived-on-OpenStack setup.
+- Neutron cannot see which guest answers ARP: the holder reported, public or
+  private, is the one last set through the API (the module or keepalived's
+  cloud_api action).
 """
 
 from __future__ import annotations
@@ -63,17 +68,12 @@ class OpenStackVips(object):
         allowed = tag_list(values, "allowed")
         ports = self._ports_on(values.get("vlan"))
         paired = sorted(name for name, p in ports.items() if address in pair_addresses(p))
-        stored = values.get("holder") or None
-        holder = stored
-        if vlan and vlan["type"] == "public":
-            fip = self._floating_ip(port)
-            by_port = dict((p.id, name) for name, p in ports.items())
-            holder = by_port.get(fip.port_id) if fip is not None and fip.port_id else None
+        holder = values.get("holder") or None
         return vip_result(
             name=values.get("name"), vlan=values.get("vlan"), location=values.get("location"), address=address,
             prefixlen=prefixlen, allowed_instances=allowed, holder=holder if holder in allowed else None,
             holders=[holder] if holder in allowed else [],
-            unauthorized_holders=[n for n in paired if n not in allowed], stored_holder=stored, labels=labels,
+            unauthorized_holders=[n for n in paired if n not in allowed], stored_holder=holder, labels=labels,
             provider=self.name, resource_id=port.id,
         )
 
@@ -107,28 +107,18 @@ class OpenStackVips(object):
         for name, port in self._ports_on(vlan_name).items():
             self._set_pairs(port, address, name in allowed)
 
-    def _point_floating_ip(self, vip_port, vip, holder):
-        """The public vip's floating IP follows the holder (or no one)."""
+    def _ensure_floating_ip(self, vip_port, vip):
+        """The public vip's floating IP, on the vip's own port and address (made or put back when it is not)."""
         fip = self._floating_ip(vip_port)
-        target = self._ports_on(vip["vlan"]).get(holder) if holder else None
-        want_port = target.id if target is not None else None
         if fip is None:
             external = self._external_network()
-            fip = self._api("create the floating IP of vip %s" % vip["name"], self.conn.network.create_ip,
-                            floating_network_id=external.id, description=vip_port.name)
-        if fip.port_id != want_port:
-            # Both fields always go in the body: without fixed_ip_address Neutron
-            # would pick the port's own first address, not the vip (the SDK's
-            # update sends only the fields that changed since it read them).
-            body = {"floatingip": dict(port_id=want_port, fixed_ip_address=vip["address"] if want_port else None)}
-            self._api("move the floating IP of vip %s" % vip["name"], self._put, "/floatingips/%s" % fip.id, body)
+            return self._api("create the floating IP of vip %s" % vip["name"], self.conn.network.create_ip,
+                             floating_network_id=external.id, description=vip_port.name, port_id=vip_port.id,
+                             fixed_ip_address=vip["address"])
+        if fip.port_id != vip_port.id or fip.fixed_ip_address != vip["address"]:
+            fip = self._api("point the floating IP of vip %s at its port" % vip["name"], self.conn.network.update_ip,
+                            fip, port_id=vip_port.id, fixed_ip_address=vip["address"])
         return fip
-
-    def _put(self, path, body):
-        from ansible_collections.secure_cloud.iaas.plugins.module_utils.openstack_provider import os_exc
-        response = self.conn.network.put(path, json=body, raise_exc=False)
-        os_exc.raise_from_response(response)
-        return response.json()
 
     def create_vip(self, spec):
         vlan = next(v for v in self.list_vlans() if v["name"] == spec["vlan"])
@@ -142,7 +132,7 @@ class OpenStackVips(object):
             self._forget("ports")
             self._sync_pairs(spec["vlan"], spec["address"], spec["allowed_instances"])
             if vlan["type"] == "public":
-                self._point_floating_ip(port, spec, spec.get("holder"))
+                self._ensure_floating_ip(port, spec)
         except BaseException:
             # Nothing half-made: no pair, no floating IP, no reservation.
             if port is not None:
@@ -172,8 +162,9 @@ class OpenStackVips(object):
         self._sync_pairs(current["vlan"], current["address"],
                          set(rec["allowed_instances"]) | set(current["allowed_instances"]))
         vlan = next(v for v in self.list_vlans() if v["name"] == current["vlan"])
-        if "holder" in changes and vlan["type"] == "public":
-            self._point_floating_ip(port, current, changes["holder"])
+        if vlan["type"] == "public":
+            # A move leaves the floating IP where it is; this only repairs it.
+            self._ensure_floating_ip(port, current)
         self._sync_pairs(current["vlan"], current["address"], rec["allowed_instances"])
         self._api("tag port %s" % port.name, self.conn.network.set_tags, port, self._vip_tags(rec))
         self._forget("ports")

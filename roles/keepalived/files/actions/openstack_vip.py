@@ -11,11 +11,12 @@ through openstacksdk, for vips made by the secure_cloud.iaas.vip module:
 - the address sits in ``allowed_address_pairs`` of every allowed instance's
   port on the vlan (the vip module's allow-list: a claim never takes it off
   the partner's port, it only makes sure this node's port has it);
-- claim: that pair on this node's port, then a public vip's floating IP moved
-  to this node's port and the vip address, then the holder tag;
-- holder: a public vip's holder is the instance whose port its floating IP
-  points at; a private vip's is the recorded holder (Neutron cannot see which
-  guest answers ARP).
+- claim: that pair on this node's port, then the holder tag. A public vip's
+  floating IP stays on the vip's own port (Neutron associates a floating IP only
+  with one of a port's own fixed addresses): the router sends its traffic to the
+  vip address, which the new holder answers, so a claim never touches it;
+- holder: the recorded holder, public or private (Neutron cannot see which
+  guest answers ARP), as ``vip_info`` reports it.
 
 It never creates or deletes anything. Usage:
 
@@ -93,24 +94,8 @@ class Vip(object):
         self.ports = dict((read_tags(p.tags).get("instance"), p) for p in ports
                           if read_tags(p.tags).get("kind") == "port" and read_tags(p.tags).get("vlan") == self.vlan)
 
-    def public(self):
-        for net in self.conn.network.networks(tags=MANAGED):
-            values = read_tags(net.tags)
-            if values.get("kind") == "vlan" and values.get("name") == self.vlan:
-                return values.get("type") == "public"
-        raise ActionError("vlan %s of vip %s is not in the cloud" % (self.vlan, self.address))
-
-    def floating_ip(self):
-        found = list(self.conn.network.ips(description=self.port.name))
-        return found[0] if found else None
-
     def holder(self):
-        if self.public():
-            fip = self.floating_ip()
-            by_port = dict((p.id, name) for name, p in self.ports.items())
-            holder = by_port.get(fip.port_id) if fip is not None and fip.port_id else None
-        else:
-            holder = self.values.get("holder") or None
+        holder = self.values.get("holder") or None
         return holder if holder in self.allowed else None
 
     def claim(self, node):
@@ -125,18 +110,6 @@ class Vip(object):
         if self.address not in pair_addresses(own):
             pairs = [dict(p) for p in own.allowed_address_pairs or []] + [dict(ip_address=self.address)]
             net.update_port(own, allowed_address_pairs=pairs)
-        if self.public():
-            fip = self.floating_ip()
-            if fip is None:
-                raise ActionError("public vip %s has no floating IP (run the secure_cloud.iaas.vip module to repair "
-                                  "it)" % self.address)
-            if fip.port_id != own.id:
-                # Both fields in the body, or Neutron picks the port's own first address.
-                body = {"floatingip": dict(port_id=own.id, fixed_ip_address=self.address)}
-                response = net.put("/floatingips/%s" % fip.id, json=body, raise_exc=False)
-                if response.status_code >= 400:
-                    raise ActionError("moving the floating IP of %s failed: HTTP %s"
-                                      % (self.address, response.status_code))
         if self.values.get("holder") != node:
             tags = [t for t in self.port.tags or [] if not t.startswith(HOLDER_TAG)] + [HOLDER_TAG + node]
             net.set_tags(self.port, tags)

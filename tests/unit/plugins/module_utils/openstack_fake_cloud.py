@@ -9,6 +9,15 @@ Neutron (/v2.0), Nova (/v2.1) and Glance (/v2) resources kept in memory, with
 their documented request and response bodies, collection ``<kind>_links`` /
 ``next`` pagination, 404s, 409 conflicts on a taken address, and injectable
 failures. Every request is recorded (method, path, query, body) for the tests.
+
+Where a real Neutron 29.0.0 (ML2, router, neutron-vpnaas; scripts/neutron_lab,
+tests/integration/targets/openstack_neutron) refuses a request, so does this
+fake, with the same status and error type: a network's availability zone hint
+that no agent reports (404 AvailabilityZoneNotFound), a floating IP's
+``fixed_ip_address`` that is not one of the port's own fixed IPs (400; an
+address in the port's ``allowed_address_pairs`` does not count), an endpoint
+group in use (400 EndpointGroupInUse), an IKE or IPsec policy in use changed or
+deleted (409).
 """
 
 from __future__ import annotations
@@ -18,6 +27,7 @@ import re
 import uuid
 from urllib.parse import parse_qs, urlparse
 
+import requests
 import requests_mock
 
 IDENTITY = "https://identity.example.com"
@@ -36,7 +46,18 @@ CLOUDS_YAML = """clouds:
       project_domain_name: default
     region_name: RegionOne
     identity_api_version: '3'
-""" % IDENTITY
+  unit-override:
+    auth:
+      auth_url: %s
+      username: admin
+      password: s3cret-unit-password
+      project_name: admin
+      user_domain_name: default
+      project_domain_name: default
+    region_name: RegionOne
+    identity_api_version: '3'
+    network_endpoint_override: %s/
+""" % (IDENTITY, IDENTITY, NETWORK)
 
 # Neutron collections: URL part -> (singular body key, plural body key).
 NEUTRON = {
@@ -83,12 +104,16 @@ class FakeCloud(object):
                             os_hash_algo="sha256", os_hash_value="c" * 64, checksum="d" * 32, min_disk=2,
                             visibility="public", tags=[])]
         self.extensions = [dict(alias="vpnaas", name="VPN service", description="", links=[], updated="")]
+        # Availability zones Neutron knows (those its agents report): a network's hint must be one.
+        self.zones = ["nova", "fra1"]
         # Status a new IPsec site connection reports (Neutron: PENDING_CREATE, then DOWN or ACTIVE).
         self.vpn_status = "ACTIVE"
         self.page_size = None
         self.boot_polls = 1
         self.stuck = False
         self.failures = []
+        # Endpoints (e.g. NETWORK) that refuse connections, as a service that is down.
+        self.down = set()
         self.external = self.add("networks", dict(name="public", **{"router:external": True}))
         mocker.add_matcher(self.handle)
 
@@ -137,6 +162,8 @@ class FakeCloud(object):
         query = dict((k, v if len(v) > 1 else v[0]) for k, v in parse_qs(url.query).items())
         body = json.loads(request.body) if request.body else None
         self.calls.append((request.method, base + url.path, query, body))
+        if base in self.down or base + "/v2.1" in self.down:
+            raise requests.exceptions.ConnectionError("[Errno 111] Connection refused (%s)" % base)
         for i, (method, path_re, status, err) in enumerate(self.failures):
             if method == request.method and path_re.search(url.path):
                 del self.failures[i]
@@ -206,6 +233,9 @@ class FakeCloud(object):
             ext = next((e for e in self.extensions if e["alias"] == parts[1]), None)
             return self.reply(request, 200, {"extension": ext}) if ext else self.reply(
                 request, 404, {"NeutronError": {"type": "ExtensionNotFound", "message": "not found", "detail": ""}})
+        if path == "availability_zones" and request.method == "GET":
+            zones = [dict(name=z, resource=r, state="available") for z in self.zones for r in ("network", "router")]
+            return self.reply(request, 200, {"availability_zones": [z for z in zones if self.matches(z, query)]})
         for collection in sorted(NEUTRON, key=len, reverse=True):
             if path == collection or path.startswith(collection + "/"):
                 rest = path[len(collection):].strip("/").split("/") if path != collection else []
@@ -230,6 +260,17 @@ class FakeCloud(object):
                 refused = self.vpn_refusal(collection, attrs)
                 if refused:
                     return self.reply(request, refused[0], {"NeutronError": dict(refused[1], detail="")})
+                if collection == "networks":
+                    for zone in attrs.get("availability_zone_hints") or []:
+                        if zone not in self.zones:
+                            return self.reply(request, 404, {"NeutronError": {
+                                "type": "AvailabilityZoneNotFound", "detail": "",
+                                "message": "AvailabilityZone %s could not be found." % zone}})
+                if collection == "floatingips" and attrs.get("port_id"):
+                    refused = self.floating_ip_refusal(attrs)
+                    if refused:
+                        return refused(request)
+                    attrs = dict(attrs, fixed_ip_address=self.floating_ip_fixed(attrs))
                 if collection == "ports":
                     conflict = self.address_taken(attrs)
                     if conflict:
@@ -285,6 +326,20 @@ class FakeCloud(object):
             return self.reply(request, 200, {single: obj})
         if request.method == "PUT":
             attrs = dict(body[single])
+            in_use = self.vpn_in_use(collection, obj["id"]) if collection in (
+                "vpn/ikepolicies", "vpn/ipsecpolicies") else None
+            if in_use:
+                return self.reply(request, 409, {"NeutronError": {"type": in_use, "detail": "", "message": (
+                    "%s %s is in use by existing IPsecSiteConnection and can't be updated or deleted"
+                    % (single, obj["id"]))}})
+            if collection == "floatingips" and "port_id" in attrs:
+                if attrs["port_id"]:
+                    refused = self.floating_ip_refusal(attrs)
+                    if refused:
+                        return refused(request)
+                    attrs["fixed_ip_address"] = self.floating_ip_fixed(attrs)
+                else:
+                    attrs["fixed_ip_address"] = None
             if collection == "ports" and "allowed_address_pairs" in attrs:
                 # Neutron fills in the port's own MAC where a pair gives none.
                 attrs["allowed_address_pairs"] = [dict(p, mac_address=p.get("mac_address") or obj["mac_address"])
@@ -294,8 +349,9 @@ class FakeCloud(object):
         if request.method == "DELETE":
             in_use = self.vpn_in_use(collection, obj["id"])
             if in_use:
-                return self.reply(request, 409, {"NeutronError": {"type": in_use, "detail": "",
-                                                                  "message": "%s %s is in use" % (single, obj["id"])}})
+                # neutron-vpnaas answers 400 for an endpoint group, 409 for the others.
+                return self.reply(request, 400 if in_use == "EndpointGroupInUse" else 409, {"NeutronError": {
+                    "type": in_use, "detail": "", "message": "%s %s is in use" % (single, obj["id"])}})
             if collection == "networks":
                 for port in list(self.store["ports"].values()):
                     if port["network_id"] == obj["id"] and port["device_owner"] != "network:dhcp":
@@ -355,6 +411,27 @@ class FakeCloud(object):
                                                                   conn.get("peer_ep_group_id")):
                 return "EndpointGroupInUse"
         return None
+
+    # -- floating IPs (neutron's l3 db) ----------------------------------------
+    def floating_ip_fixed(self, attrs):
+        port = self.store["ports"][attrs["port_id"]]
+        return attrs.get("fixed_ip_address") or port["fixed_ips"][0]["ip_address"]
+
+    def floating_ip_refusal(self, attrs):
+        """A reply maker when Neutron refuses the association: the address must be one of the port's own."""
+        port = self.store["ports"].get(attrs["port_id"])
+        if port is None:
+            return lambda request: self.not_found(request, "port %s" % attrs["port_id"])
+        own = [f["ip_address"] for f in port["fixed_ips"]]
+        if not own:
+            message = "Bad floatingip request: Port %s does not have any fixed IPs." % port["id"]
+        elif attrs.get("fixed_ip_address") and attrs["fixed_ip_address"] not in own:
+            message = "Bad floatingip request: Port %s does not have fixed ip %s." % (
+                port["id"], attrs["fixed_ip_address"])
+        else:
+            return None
+        return lambda request: self.reply(request, 400, {"NeutronError": {
+            "type": "BadRequest", "detail": "", "message": message}})
 
     def address_taken(self, attrs):
         for fixed in attrs.get("fixed_ips") or []:

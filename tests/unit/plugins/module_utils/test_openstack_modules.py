@@ -146,8 +146,16 @@ def test_vip_check_mode_create_idempotent_move_and_delete(cloud, run):
     made = len(cloud_writes(cloud))
     failed, again = run(vip.main, dict(args, allowed_instances=["web-1", "web-2"]))
     assert not failed and not again["changed"] and len(cloud_writes(cloud)) == made
+    # The floating IP sits on the vip's own port and address (Neutron refuses any other address).
+    fip = next(iter(cloud.store["floatingips"].values()))
+    vip_port = next(p for p in cloud.store["ports"].values() if p["name"] == "sciaas-vip-web")
+    assert (fip["port_id"], fip["fixed_ip_address"]) == (vip_port["id"], created["vip"]["address"])
     failed, moved = run(vip.main, dict(name="web", holder="web-2"))
-    assert not failed and moved["changed"] and moved["vip"]["holder"] == "web-2"
+    assert not failed and moved["changed"] and moved["vip"]["holder"] == "web-2", moved.get("msg")
+    assert not [c for c in cloud_writes(cloud)[made:] if "/floatingips" in c[1]]
+    assert (fip["port_id"], fip["fixed_ip_address"]) == (vip_port["id"], created["vip"]["address"])
+    failed, again = run(vip.main, dict(name="web", holder="web-2"))
+    assert not failed and not again["changed"] and again["vip"]["holder"] == "web-2"
     failed, refused = run(instance.main, dict(name="web-2", state="absent"))
     assert refused["msg"].startswith("state: instance web-2 may hold vips: web")
     failed, gone = run(vip.main, dict(name="web", state="absent"))
@@ -175,6 +183,40 @@ def test_sign_in_failure_names_the_cloud_without_the_password(cloud, run):
     failed, result = run(vlan.main, FRONT)
     assert failed and result["msg"].startswith("cloud: could not sign in to OpenStack cloud 'unit'")
     assert "s3cret-unit-password" not in result["_raw"]
+
+
+def test_unknown_location_names_the_field_and_the_mapping(cloud, run):
+    failed, result = run(vlan.main, dict(APP, location="ams1"))
+    assert failed and result["msg"].startswith("location: OpenStack has no availability zone 'ams1' for location ams1")
+    assert "availability_zones" in result["msg"] and "fra1, nova" in result["msg"]
+    assert "went away" not in result["msg"]
+    assert [n["name"] for n in cloud.store["networks"].values()] == ["public"]
+    failed, result = run(vlan.main, dict(APP, location="ams1", availability_zones=dict(ams1="nowhere")))
+    assert failed and "zone 'nowhere' for location ams1 (availability_zones maps it to 'nowhere')" in result["msg"]
+    failed, result = run(vlan.main, dict(APP, location="ams1", availability_zones=dict(ams1="nova")))
+    assert not failed and result["vlan"]["location"] == "ams1", result.get("msg")
+
+
+def test_api_down_is_a_provider_error_naming_cloud_and_endpoint(cloud, run):
+    from openstack_fake_cloud import NETWORK  # pylint: disable=import-outside-toplevel
+    cloud.down.add(NETWORK)
+    failed, result = run(vlan.main, APP)
+    assert failed and "unexpected error" not in result["msg"]
+    assert result["msg"].startswith("cloud: could not list networks: the network API at %s" % NETWORK), result["msg"]
+    assert "of cloud 'unit' does not answer" in result["msg"] and "network_endpoint_override" in result["msg"]
+    assert "s3cret-unit-password" not in result["_raw"]
+
+
+def test_api_down_behind_an_endpoint_override_names_cloud_and_endpoint(cloud, run):
+    # With network_endpoint_override the SDK reads the version document when it makes
+    # the proxy (conn.network), before any call: a real Neutron that is down fails there.
+    from openstack_fake_cloud import NETWORK  # pylint: disable=import-outside-toplevel
+    cloud.down.add(NETWORK)
+    failed, result = run(vlan.main, dict(APP, cloud="unit-override"))
+    assert failed and "unexpected error" not in result["msg"], result["msg"]
+    assert result["msg"].startswith("cloud: ")
+    assert "the network API at %s/ of cloud 'unit-override' does not answer (" % NETWORK in result["msg"]
+    assert "network_endpoint_override" in result["msg"]
 
 
 def test_vlan_absent_then_absent_again(cloud, run):

@@ -326,21 +326,58 @@ def test_allow_list_compared_as_a_set_mac_and_other_pairs_kept(cloud, provider):
     assert vip["id"] == fresh(provider).get_vip("web")["id"]
 
 
-def test_public_vip_floating_ip_follows_the_holder(cloud, provider):
+def test_public_vip_floating_ip_stays_on_the_vip_port(cloud, provider):
+    two_instances(provider, "public")
+    provider.create_vip(vip_request(provider, holder="web-1"))
+    fip = list(cloud.store["floatingips"].values())[0]
+    vip_port = next(p for p in cloud.store["ports"].values() if p["name"] == "sciaas-vip-web")
+    assert fip["floating_network_id"] == cloud.external["id"]
+    # Neutron takes only one of the port's own fixed IPs: the vip port's, never a pair's.
+    assert (fip["port_id"], fip["fixed_ip_address"]) == (vip_port["id"], "10.210.3.192")
+    mark = len(cloud.writes())
+    vip = provider.claim_vip("web", "web-2")
+    assert vip["holder"] == "web-2" and vip["stored_holder"] == "web-2"
+    assert [c for c in cloud.writes()[mark:] if "/floatingips" in c[1]] == []
+    assert (fip["port_id"], fip["fixed_ip_address"]) == (vip_port["id"], "10.210.3.192")
+    assert fresh(provider).get_vip("web")["holder"] == "web-2"
+    with pytest.raises(IaasError) as err:
+        provider.claim_vip("web", "other")
+    assert str(err.value).startswith("holder: instance 'other' is not in allowed_instances")
+
+
+def test_floating_ip_on_an_instance_port_with_the_vip_address_is_refused(cloud, provider):
+    # What the provider did before: real Neutron answers 400, so does the fake.
     two_instances(provider, "public")
     provider.create_vip(vip_request(provider, holder="web-1"))
     fip = list(cloud.store["floatingips"].values())[0]
     port1 = next(p for p in cloud.store["ports"].values() if p["name"] == "sciaas-web-1-app")
-    assert fip["floating_network_id"] == cloud.external["id"]
-    assert (fip["port_id"], fip["fixed_ip_address"]) == (port1["id"], "10.210.3.192")
-    vip = provider.claim_vip("web", "web-2")
-    port2 = next(p for p in cloud.store["ports"].values() if p["name"] == "sciaas-web-2-app")
-    moved = cloud.requests("PUT", r"/floatingips/")[-1][3]
-    assert moved == {"floatingip": {"port_id": port2["id"], "fixed_ip_address": "10.210.3.192"}}
-    assert vip["holder"] == "web-2" and vip["stored_holder"] == "web-2"
+    response = provider.conn.network.put("/floatingips/%s" % fip["id"], raise_exc=False, json={
+        "floatingip": {"port_id": port1["id"], "fixed_ip_address": "10.210.3.192"}})
+    assert response.status_code == 400 and response.json()["NeutronError"]["message"] == (
+        "Bad floatingip request: Port %s does not have fixed ip 10.210.3.192." % port1["id"])
+
+
+def test_a_floating_ip_moved_away_is_put_back_on_the_next_change(cloud, provider):
+    two_instances(provider, "public")
+    provider.create_vip(vip_request(provider, holder="web-1"))
+    fip = list(cloud.store["floatingips"].values())[0]
+    vip_port = next(p for p in cloud.store["ports"].values() if p["name"] == "sciaas-vip-web")
+    fip.update(port_id=None, fixed_ip_address=None)
+    provider.update_vip(fresh(provider).get_vip("web"), dict(labels=dict(tier="web")))
+    assert (fip["port_id"], fip["fixed_ip_address"]) == (vip_port["id"], "10.210.3.192")
+    cloud.store["floatingips"].clear()
+    provider.update_vip(fresh(provider).get_vip("web"), dict(holder="web-2"))
+    fip = list(cloud.store["floatingips"].values())[0]
+    assert (fip["port_id"], fip["fixed_ip_address"]) == (vip_port["id"], "10.210.3.192")
+
+
+def test_unknown_availability_zone_names_location_and_leaves_nothing(cloud, provider):
     with pytest.raises(IaasError) as err:
-        provider.claim_vip("web", "other")
-    assert str(err.value).startswith("holder: instance 'other' is not in allowed_instances")
+        provider.create_vlan(desired_vlan(dict(name="app", location="ams1", type="private", cidr="10.210.3.0/24"),
+                                          "openstack"))
+    assert err.value.field == "location" and "availability_zones" in err.value.fix
+    assert "AvailabilityZoneNotFound" not in str(err.value) and "went away" not in str(err.value)
+    assert [n["name"] for n in cloud.store["networks"].values()] == ["public"]
 
 
 def test_delete_vip_removes_pairs_floating_ip_and_port(cloud, provider):
@@ -394,6 +431,33 @@ def test_no_vpnaas_is_a_clear_error(cloud, provider):
         provider.create_vpn_site(dict(VPN, local_vlans=[]))
     assert "does not offer VPNaaS" in str(err.value) and "ipsec_gateway" in str(err.value)
     assert not cloud.requests("POST", r"/vpn/")
+
+
+def test_a_service_whose_proxy_cannot_be_made_names_cloud_and_endpoint(tmp_path):
+    # A real Neutron behind network_endpoint_override that is down: the SDK fails
+    # while making conn.network (the version document), before any call.
+    from keystoneauth1 import exceptions as ksa_exc  # pylint: disable=import-outside-toplevel
+
+    class Config(object):
+        name = "lab"
+
+        @staticmethod
+        def get_endpoint(service):
+            return "http://127.0.0.1:9/" if service == "network" else None
+
+    class DownConnection(object):
+        config = Config()
+
+        @property
+        def network(self):
+            raise ksa_exc.DiscoveryFailure("Unable to find a version discovery document at http://127.0.0.1:9/")
+
+    prov = OpenStackProvider(params(), StateStore(str(tmp_path / "state")), connection=DownConnection())
+    with pytest.raises(IaasError) as err:
+        prov.list_vlans()
+    assert str(err.value).startswith("cloud: the network API at http://127.0.0.1:9/ of cloud 'lab' does not answer "
+                                     "(DiscoveryFailure: Unable to find a version discovery document")
+    assert "network_endpoint_override" in err.value.fix
 
 
 def test_network_endpoint_is_the_catalog_one(cloud, provider):
