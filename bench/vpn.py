@@ -56,8 +56,9 @@ def module(args):
 
 
 def tunnel_info():
+    # JSON after "=>" (ansible.cfg asks for YAML; the oneline callback is deprecated).
     out = run("ansible", "localhost", "-c", "local", "-m", "secure_cloud.iaas.vpn_tunnel_info",
-              "-a", "name=%s" % TUNNEL, "-o")
+              "-a", "name=%s" % TUNNEL, env=dict(os.environ, ANSIBLE_CALLBACK_RESULT_FORMAT="json"))
     return json.loads(out.split("=>", 1)[1])["vpn_tunnels"][0]
 
 
