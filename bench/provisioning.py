@@ -65,8 +65,12 @@ def wait_running(names, timeout=300):
         sys.exit("plain containers did not boot: %s" % ", ".join(sorted(pending)))
 
 
+def plain_names(n):
+    return ["sciaas-bench-plain-%02d" % i for i in range(n)]
+
+
 def plain(n):
-    names = ["sciaas-bench-plain-%02d" % i for i in range(n)]
+    names = plain_names(n)
     for i, name in enumerate(names):
         subprocess.run(["docker", "run", "-d", "--name", name, "--network", NETWORK, "--ip", "10.215.0.%d" % (100 + i)]
                        + PLAIN_RUN + [IMAGE], check=True, stdout=subprocess.DEVNULL)
@@ -134,7 +138,7 @@ def main():
     finally:
         # A broken run leaves no instance behind, whichever N it broke at.
         playbook(max(sizes), "absent")
-        subprocess.run(["docker", "rm", "-f"] + ["sciaas-bench-plain-%02d" % i for i in range(max(sizes))],
+        subprocess.run(["docker", "rm", "-f"] + plain_names(max(sizes)),
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
         subprocess.run(["ansible", "localhost", "-c", "local", "-m", "secure_cloud.iaas.vlan",
                         "-a", "name=bench-prov state=absent"], cwd=ROOT, stdout=subprocess.DEVNULL, check=True)

@@ -707,23 +707,27 @@ def _error_type(exc):
 
 
 def _http_error(what, exc):
-    """An HTTP error as a message: quota, conflict, policy and not-found each say what to do."""
+    """An HTTP error as a message: quota, conflict, policy and not-found each say what to do.
+
+    The Neutron error type (e.g. AvailabilityZoneNotFound) rides along as
+    ``details["error_type"]``, for callers that turn one into a field's error.
+    """
     status = getattr(exc, "status_code", None)
     text = _response_message(exc) or _short(exc)
-    kind = _error_type(exc)
+    field = fix = None
     if status == 413 or "quota" in text.lower():
-        return ProviderError("OpenStack refused to %s: over quota (HTTP %s: %s)" % (what, status, text),
-                             fix="free resources in the project, or ask the cloud's operator to raise the quota",
-                             error_type=kind)
-    if status == 409:
-        return ProviderError("OpenStack refused to %s: conflict (HTTP 409: %s)" % (what, text),
-                             fix="another object holds what this asks for (an address, a name); free it or pick another",
-                             error_type=kind)
-    if status == 403:
-        return ProviderError("OpenStack refused to %s: not allowed (HTTP 403: %s)" % (what, text), field="cloud",
-                             fix="use credentials whose role the cloud's policy allows this (provider networks need admin)",
-                             error_type=kind)
-    if status == 404:
-        return ProviderError("OpenStack could not %s: not found (HTTP 404: %s)" % (what, text),
-                             fix="the object went away meanwhile; run the task again", error_type=kind)
-    return ProviderError("OpenStack refused to %s (HTTP %s: %s)" % (what, status, text), error_type=kind)
+        msg = "OpenStack refused to %s: over quota (HTTP %s: %s)" % (what, status, text)
+        fix = "free resources in the project, or ask the cloud's operator to raise the quota"
+    elif status == 409:
+        msg = "OpenStack refused to %s: conflict (HTTP 409: %s)" % (what, text)
+        fix = "another object holds what this asks for (an address, a name); free it or pick another"
+    elif status == 403:
+        msg = "OpenStack refused to %s: not allowed (HTTP 403: %s)" % (what, text)
+        field = "cloud"
+        fix = "use credentials whose role the cloud's policy allows this (provider networks need admin)"
+    elif status == 404:
+        msg = "OpenStack could not %s: not found (HTTP 404: %s)" % (what, text)
+        fix = "the object went away meanwhile; run the task again"
+    else:
+        msg = "OpenStack refused to %s (HTTP %s: %s)" % (what, status, text)
+    return ProviderError(msg, field=field, fix=fix, error_type=_error_type(exc))

@@ -35,9 +35,7 @@ COMPUTE = "https://compute.example.com/v2.1"
 NETWORK = "https://network.example.com"
 IMAGE = "https://image.example.com"
 
-CLOUDS_YAML = """clouds:
-  unit:
-    auth:
+_CLOUD = """    auth:
       auth_url: %s
       username: admin
       password: s3cret-unit-password
@@ -46,18 +44,9 @@ CLOUDS_YAML = """clouds:
       project_domain_name: default
     region_name: RegionOne
     identity_api_version: '3'
-  unit-override:
-    auth:
-      auth_url: %s
-      username: admin
-      password: s3cret-unit-password
-      project_name: admin
-      user_domain_name: default
-      project_domain_name: default
-    region_name: RegionOne
-    identity_api_version: '3'
-    network_endpoint_override: %s/
-""" % (IDENTITY, IDENTITY, NETWORK)
+""" % IDENTITY
+# The same cloud twice; the second reaches Neutron through an endpoint override.
+CLOUDS_YAML = "clouds:\n  unit:\n%s  unit-override:\n%s    network_endpoint_override: %s/\n" % (_CLOUD, _CLOUD, NETWORK)
 
 # Neutron collections: URL part -> (singular body key, plural body key).
 NEUTRON = {
