@@ -25,7 +25,7 @@ docker:
 	scripts/ensure_docker.sh
 
 ## images: base and instance images, rebuilt only when their inputs change
-images: docker
+images: docker .collections/.stamp
 	scripts/build_images.sh
 
 ## demo: the main job on the local Docker provider

@@ -27,7 +27,7 @@ import tarfile
 import time
 import traceback
 
-from ansible_collections.secure_cloud.iaas.plugins.module_utils import host_isolation
+from ansible_collections.secure_cloud.iaas.plugins.module_utils import guest, host_agent, host_isolation
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.docker_vips import DockerVips
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.docker_vpn import DockerVpn
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.errors import IaasError, ProviderError
@@ -53,13 +53,13 @@ CATALOG_REPOSITORY = "secure-cloud-iaas/instance"
 NETWORK_PREFIX = "sciaas-vlan-"
 CONTAINER_PREFIX = "sciaas-"
 
-# systemd as PID 1 without --privileged (see molecule/default), plus what a
-# root user on a VM may do with its own interfaces (vIPs, keepalived).
 # CPU limits as CFS quota per period: the engine can change those in place
 # (it cannot change NanoCpus through the SDK).
 CPU_PERIOD = 100000
 
-CAPABILITIES = ["SYS_ADMIN", "NET_ADMIN", "NET_RAW", "NET_BROADCAST"]
+# What a root user on a VM may do with its own interfaces (vips, keepalived);
+# everything else about how a guest runs is guest.py's.
+CAPABILITIES = ("NET_ADMIN", "NET_RAW", "NET_BROADCAST")
 
 
 def network_name(vlan_name):
@@ -113,6 +113,10 @@ class DockerProvider(DockerVips, DockerVpn, Provider):
         except Exception as exc:  # pylint: disable=broad-except
             raise ProviderError("no Docker engine answers at %s (%s)" % (self.docker_host, exc), field="docker_host",
                                 fix="start the engine (make docker) or point docker_host / DOCKER_HOST at it")
+        # The host agent keeps the guests booting and the host's tables on
+        # between runs; where the engine is remote, it must run on that host.
+        if self.is_local() and params.get("start_host_agent", True):
+            host_agent.ensure_running(self.docker_host, self.store.state_dir)
 
     # -- helpers ---------------------------------------------------------
     def _api(self, what, func, *args, **kwargs):
@@ -345,19 +349,16 @@ class DockerProvider(DockerVips, DockerVpn, Provider):
                   PREFIX + "networks": ",".join(n["vlan"] for n in spec["networks"]),
                   PREFIX + "interfaces": ",".join(n["interface"] for n in spec["networks"])}
         labels.update((USER_LABEL + k, v) for k, v in spec["labels"].items())
+        labels[guest.GUEST_LABEL] = "true"
         first = spec["networks"][0]
         memory = parse_memory(spec["memory"]) * 1024 * 1024
         container = None
         try:
             container = self._api(
                 "create container %s" % name, self.client.containers.create, spec["image_id"], name=name,
-                hostname=spec["hostname"], detach=True, labels=labels, environment={"container": "docker"},
-                cap_add=CAPABILITIES, security_opt=["seccomp=unconfined"], cgroupns="host",
-                volumes={"/sys/fs/cgroup": {"bind": "/sys/fs/cgroup", "mode": "rw"}},
-                tmpfs={"/run": "", "/run/lock": "", "/tmp": ""},
+                hostname=spec["hostname"], detach=True, labels=labels,
                 cpu_period=CPU_PERIOD, cpu_quota=int(round(spec["cpus"] * CPU_PERIOD)),
-                mem_limit=memory, memswap_limit=memory,
-                restart_policy={"Name": "unless-stopped"},
+                restart_policy={"Name": "unless-stopped"}, **guest.create_options(memory, CAPABILITIES),
                 network=network_name(first["vlan"]),
                 networking_config={network_name(first["vlan"]): self.client.api.create_endpoint_config(
                     ipv4_address=first["ip"])},
@@ -369,7 +370,7 @@ class DockerProvider(DockerVips, DockerVpn, Provider):
                 self._api("attach %s to vlan %s" % (name, net["vlan"]), self.client.api.connect_container_to_network,
                           container.id, network_name(net["vlan"]), ipv4_address=net["ip"])
             self._api("start %s" % name, container.start)
-            self._set_default_route(container, spec["networks"])
+            self.boot_guest(container)
             self._inject_admin(container, spec["admin_user"], spec["ssh_public_keys"])
             if wait:
                 self._wait_running(container, timeout)
@@ -446,6 +447,56 @@ class DockerProvider(DockerVips, DockerVpn, Provider):
         if self.store.list("vpn_tunnel"):
             self.sync_vpn_routes()
 
+    # -- the host's half of every guest (the host agent calls these too) ------
+    def boot_guest(self, container):
+        """Let a guest that waits at its entrypoint boot (guest.prepare); an instance
+        also gets its default route (the engine gave it one at start)."""
+        container.reload()
+        pid = container.attrs["State"].get("Pid")
+        if not pid or not container.attrs["State"].get("Running"):
+            raise ProviderError("%s is not running, so it cannot boot (exit code %s)"
+                                % (container.name, container.attrs["State"].get("ExitCode")),
+                                fix="look at docker logs %s" % container.name)
+        if guest.waiting(pid):
+            guest.prepare(pid, container.name)
+        labels = container.attrs["Config"].get("Labels") or {}
+        if labels.get(PREFIX + "kind") == "instance":
+            self._set_default_route(container, self._instance_from_container(container, keys=False)["networks"])
+
+    def waiting_guests(self):
+        """Running guest containers whose entrypoint still waits for the host."""
+        out = []
+        for container in self._api("list containers", self.client.containers.list, ignore_removed=True,
+                                   filters={"label": guest.GUEST_LABEL + "=true"}):
+            pid = container.attrs["State"].get("Pid")
+            try:
+                if pid and guest.waiting(pid):
+                    out.append(container)
+            except OSError:
+                continue  # it stopped since the listing
+        return out
+
+    def limit_pids(self, container, limit):
+        """Give a guest a pids limit after the fact (the SDK's update() has no such option)."""
+        url = self.client.api._url("/containers/{0}/update", container.id)
+        self._api("limit the pids of %s" % container.name,
+                  lambda: self.client.api._result(self.client.api._post_json(url, data={"PidsLimit": limit}), True))
+        container.reload()
+
+    def sync_host(self):
+        """Every table the host enforces, rebuilt from the engine and the store if it drifted."""
+        self.ensure_isolation()
+        self._instances_changed()
+        if self.store.list("vpn_tunnel"):
+            self._bridge_rules()
+
+    def host_events(self):
+        """The engine's events that change ports or networks, as they happen (blocks)."""
+        actions = ("start", "restart", "die", "connect", "disconnect", "create", "destroy")
+        for event in self.client.events(decode=True, filters={"type": ["container", "network"]}):
+            if event.get("Action") in actions:
+                yield event
+
     def _set_default_route(self, container, networks):
         """The way out goes through the first public vlan; with none, there is no default route.
 
@@ -503,9 +554,9 @@ class DockerProvider(DockerVips, DockerVpn, Provider):
         return self._instance_from_container(container)
 
     def _came_up(self, container, current, wait, timeout):
-        """After a start or restart: the default route and the host's rules again
+        """After a start or restart: the guest boots, the host's rules again
         (the engine gave the container new veths), then the wait for boot."""
-        self._set_default_route(container, current["networks"])
+        self.boot_guest(container)
         self._instances_changed()
         if wait:
             self._wait_running(container, timeout)

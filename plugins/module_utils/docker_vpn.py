@@ -36,7 +36,7 @@ import re
 import tarfile
 import time
 
-from ansible_collections.secure_cloud.iaas.plugins.module_utils import ipam, netns
+from ansible_collections.secure_cloud.iaas.plugins.module_utils import guest, ipam, netns
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.errors import IaasError, ProviderError
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.instance import used_addresses
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.vpn_tunnel import (
@@ -307,15 +307,13 @@ class DockerVpn(object):
     def _create_gateway(self, location, addresses, public_vlan, timeout):
         from ansible_collections.secure_cloud.iaas.plugins.module_utils.docker_provider import network_name
         name = gateway_name(location)
-        labels = {_PREFIX + "managed": "true", _PREFIX + "kind": "vpn_gateway", _PREFIX + "location": location}
+        labels = {_PREFIX + "managed": "true", _PREFIX + "kind": "vpn_gateway", _PREFIX + "location": location,
+                  guest.GUEST_LABEL: "true"}
         container = self._api(
             "create the VPN gateway %s" % name, self.client.containers.create, self._gateway_image(), name=name,
-            hostname="vpngw-" + location, detach=True, labels=labels, environment={"container": "docker"},
+            hostname="vpngw-" + location, detach=True, labels=labels, restart_policy={"Name": "unless-stopped"},
             # NET_ADMIN for xfrm, routes and nftables; /dev/net/tun for kernel-libipsec.
-            cap_add=["SYS_ADMIN", "NET_ADMIN", "NET_RAW"], security_opt=["seccomp=unconfined"], cgroupns="host",
-            devices=["/dev/net/tun:/dev/net/tun:rwm"],
-            volumes={"/sys/fs/cgroup": {"bind": "/sys/fs/cgroup", "mode": "rw"}},
-            tmpfs={"/run": "", "/run/lock": "", "/tmp": ""}, restart_policy={"Name": "unless-stopped"},
+            **guest.create_options(guest.GATEWAY_MEMORY, ("NET_ADMIN", "NET_RAW"), devices=("/dev/net/tun",)),
             network=network_name(public_vlan),
             networking_config={network_name(public_vlan): self.client.api.create_endpoint_config(
                 ipv4_address=addresses[public_vlan])},
@@ -326,6 +324,7 @@ class DockerVpn(object):
                     self._api("attach %s to vlan %s" % (name, vlan), self.client.api.connect_container_to_network,
                               container.id, network_name(vlan), ipv4_address=ip)
             self._api("start %s" % name, container.start)
+            self.boot_guest(container)
             self._wait_running(container, timeout)
             self._prepare_gateway(container)
         except BaseException:

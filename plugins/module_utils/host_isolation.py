@@ -1,21 +1,21 @@
 # -*- coding: utf-8 -*-
 # Copyright: secure_cloud maintainers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The Docker host is outside every vlan: what enters it from a vlan's bridge is dropped.
+"""The Docker host is outside every vlan: nothing that enters it from a vlan's bridge reaches it.
 
 Docker keeps bridge networks apart in its FORWARD chains and gives an
 ``internal`` network no way out, but the host still answers a container on
-every one of its own addresses (INPUT): a guest that is root can add a route
-and reach the host on another vlan's gateway or on its uplink. This nftables
-table (family inet, hook input) closes that:
+every one of its own addresses (INPUT): a service listening on the host's
+0.0.0.0 would answer a guest on its vlan's gateway address, on another vlan's
+gateway, or on the host's uplink. This nftables table (family inet, hook
+input) drops everything a vlan's bridge delivers to the host itself, public
+and private vlans alike. The one exception: answers to connections the host
+opened (the provider's own checks) pass.
 
-* from a private vlan's bridge, nothing reaches the host;
-* from a public vlan's bridge, only the vlan's own gateway address does;
-* answers to connections the host opened pass.
-
-Forwarded traffic (a public vlan's way out, NAT) is not touched. The table is
-rebuilt whole in one transaction from the list of vlans, so it is never half
-applied.
+Forwarded traffic (a public vlan's way out, NAT) is not touched: it never
+enters INPUT. The table is rebuilt whole in one transaction from the list of
+vlans, so it is never half applied; the host agent restores it within a
+second when it is gone (``nft flush ruleset``, a reboot).
 """
 
 from __future__ import annotations
@@ -32,11 +32,7 @@ def rules(vlans):
     # Answers to what the host itself started (a ping, an SSH session from
     # the host) still come back.
     out = ["ct state established,related accept"]
-    for vlan in sorted(vlans, key=lambda v: v["bridge"]):
-        if vlan["type"] == "public":
-            out.append('iifname "%s" ip daddr != %s drop' % (vlan["bridge"], vlan["gateway"]))
-        else:
-            out.append('iifname "%s" drop' % vlan["bridge"])
+    out.extend('iifname "%s" drop' % vlan["bridge"] for vlan in sorted(vlans, key=lambda v: v["bridge"]))
     return out
 
 

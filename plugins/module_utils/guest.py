@@ -1,0 +1,163 @@
+# -*- coding: utf-8 -*-
+# Copyright: secure_cloud maintainers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""A guest is a tenant: how every guest container runs, and the host's half of its boot.
+
+Every container that stands for a customer's machine (instances, VPN
+gateways, the demo's customer site, Molecule platforms) runs with:
+
+* no capability that reaches past its own namespaces: not SYS_ADMIN, not
+  SYS_MODULE, not MKNOD; NET_ADMIN and friends act on its own network
+  namespace only;
+* the engine's default seccomp profile (never ``unconfined``);
+* its own cgroup namespace and no host cgroup tree mounted: it sees its own
+  subtree, read-only except the ``name=systemd`` hierarchy (cgroup v1) or its
+  cgroup2 subtree (cgroup v2), which systemd must write;
+* a pids limit and a memory limit;
+* no device but the ones named in ALLOWED_DEVICES.
+
+systemd cannot start on a read-only cgroup tree, and a guest without
+SYS_ADMIN cannot remount it, so the guest's entrypoint waits for READY_FILE
+and the host does the remount first (``prepare``): it enters the guest's
+mount namespace from a forked child and calls mount(2) itself, so no program
+of the guest's ever runs with the host's privileges. The engine remounts the
+tree read-only at every start, so the host agent (host_agent.py) prepares a
+guest each time it starts.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import os
+
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.errors import ProviderError
+
+# Containers the host prepares and holds to this policy carry this label.
+GUEST_LABEL = "secure_cloud.iaas.guest"
+READY_FILE = "/run/secure-cloud-iaas-boot"
+INIT = "/lib/systemd/systemd"
+# The entrypoint: wait (without a time limit: the host may come later, after an
+# engine restart) until the host has prepared the cgroup tree, then systemd.
+ENTRYPOINT = ["/bin/sh", "-c", 'while [ ! -e %s ]; do sleep 0.05; done; exec "$0" "$@"' % READY_FILE]
+
+# What a guest may hold beyond the engine's default set, and why.
+ALLOWED_CAPABILITIES = {
+    "NET_ADMIN": "addresses, routes, nftables and keepalived in its own network namespace",
+    "NET_RAW": "ping, ARP and VRRP on its own interfaces",
+    "NET_BROADCAST": "keepalived's adverts",
+}
+# The engine's defaults a guest does without: MKNOD (no device nodes at all).
+DROPPED_CAPABILITIES = ["MKNOD"]
+ALLOWED_DEVICES = {
+    "/dev/net/tun": "a VPN gateway's userspace ESP (kernel-libipsec)",
+}
+DEFAULT_PIDS_LIMIT = 1024
+GATEWAY_MEMORY = 256 * 1024 * 1024
+
+
+def create_options(memory_bytes, capabilities=("NET_ADMIN", "NET_RAW", "NET_BROADCAST"), devices=(),
+                   pids_limit=DEFAULT_PIDS_LIMIT):
+    """The docker SDK's containers.create() keyword arguments that make a container a guest."""
+    unknown = [c for c in capabilities if c not in ALLOWED_CAPABILITIES]
+    unknown += [d for d in devices if d not in ALLOWED_DEVICES]
+    if unknown:
+        raise ProviderError("a guest may not hold %s" % ", ".join(unknown),
+                            fix="see guest.py: the capabilities and devices a guest may hold")
+    return dict(
+        entrypoint=ENTRYPOINT, command=[INIT], environment={"container": "docker"},
+        cap_add=list(capabilities), cap_drop=list(DROPPED_CAPABILITIES), cgroupns="private",
+        devices=["%s:%s:rwm" % (d, d) for d in devices],
+        tmpfs={"/run": "", "/run/lock": "", "/tmp": ""},
+        mem_limit=memory_bytes, memswap_limit=memory_bytes, pids_limit=pids_limit,
+    )
+
+
+def violations(attrs):
+    """What in a container's inspect data (docker inspect) breaks the guest policy: [text]."""
+    host = attrs.get("HostConfig") or {}
+    out = []
+    if host.get("Privileged"):
+        out.append("it is privileged")
+    extra = [c.upper().replace("CAP_", "") for c in host.get("CapAdd") or []]
+    out.extend("it holds %s" % c for c in extra if c not in ALLOWED_CAPABILITIES)
+    dropped = set(c.upper().replace("CAP_", "") for c in host.get("CapDrop") or [])
+    out.extend("it keeps %s" % c for c in DROPPED_CAPABILITIES if c not in dropped and "ALL" not in dropped)
+    if host.get("CgroupnsMode") != "private":
+        out.append("it shares the host's cgroup namespace")
+    for opt in host.get("SecurityOpt") or []:
+        if opt.replace(":", "=").startswith("seccomp=unconfined"):
+            out.append("its seccomp profile is unconfined")
+    for mount in attrs.get("Mounts") or []:
+        if (mount.get("Source") or "").startswith("/sys") or (mount.get("Destination") or "").startswith("/sys"):
+            out.append("it mounts %s from the host" % mount.get("Source"))
+    if not host.get("PidsLimit") or host["PidsLimit"] < 0:
+        out.append("it has no pids limit")
+    if not host.get("Memory"):
+        out.append("it has no memory limit")
+    for dev in host.get("Devices") or []:
+        if dev.get("PathOnHost") not in ALLOWED_DEVICES:
+            out.append("it is given the device %s" % dev.get("PathOnHost"))
+    return out
+
+
+def waiting(pid):
+    """The guest with init PID waits for the host (its ready file is missing)."""
+    try:
+        os.lstat("/proc/%d/root%s" % (pid, READY_FILE))
+        return False
+    except OSError as exc:
+        if exc.errno == errno.ENOENT:
+            return True
+        raise
+
+
+_CLONE_NEWNS = 0x00020000
+_MS_NOSUID, _MS_NODEV, _MS_NOEXEC, _MS_REMOUNT, _MS_BIND = 2, 4, 8, 32, 4096
+
+
+def _remount_in_child(ns_fd):
+    """In a forked child: enter the guest's mount namespace, make its own cgroup
+    subtree writable, create the ready file. No exec: only syscalls run here."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.setns(ns_fd, _CLONE_NEWNS) != 0:
+        return 10 + ctypes.get_errno() % 100
+    # cgroup v1: the name=systemd hierarchy; v2: the unified tree. Either way
+    # the engine mounted only the guest's own subtree there (private cgroupns).
+    target = b"/sys/fs/cgroup/systemd" if os.path.isdir("/sys/fs/cgroup/systemd") else b"/sys/fs/cgroup"
+    flags = _MS_REMOUNT | _MS_BIND | _MS_NOSUID | _MS_NODEV | _MS_NOEXEC
+    if libc.mount(None, target, None, flags, None) != 0:
+        return 110 + ctypes.get_errno() % 100
+    fd = os.open(READY_FILE, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+    os.close(fd)
+    return 0
+
+
+def prepare(pid, name):
+    """Let the guest whose init is PID boot: its cgroup subtree writable, then the ready file."""
+    try:
+        ns_fd = os.open("/proc/%d/ns/mnt" % pid, os.O_RDONLY)
+    except OSError as exc:
+        raise ProviderError("cannot open the mount namespace of %s (%s)" % (name, exc),
+                            fix="the docker provider prepares guests from the Docker host and needs root there")
+    try:
+        child = os.fork()
+        if child == 0:  # pragma: no cover - the child only makes syscalls and exits
+            code = 1
+            try:
+                code = _remount_in_child(ns_fd)
+            finally:
+                os._exit(code)
+        _pid, status = os.waitpid(child, 0)
+    finally:
+        os.close(ns_fd)
+    code = os.waitstatus_to_exitcode(status)
+    if code != 0:
+        if code >= 110:
+            what = "remounting its cgroup tree writable: %s" % os.strerror(code - 110)
+        elif code >= 10:
+            what = "entering its mount namespace: %s" % os.strerror(code - 10)
+        else:
+            what = "creating %s" % READY_FILE
+        raise ProviderError("could not prepare %s to boot: %s failed" % (name, what),
+                            fix="run as root on the Docker host")
