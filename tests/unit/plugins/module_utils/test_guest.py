@@ -1,0 +1,123 @@
+# -*- coding: utf-8 -*-
+# Copyright: secure_cloud maintainers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The guest policy, and the host's half of a guest's boot, against the real engine."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import pytest
+
+from ansible_collections.secure_cloud.iaas.plugins.module_utils import guest, host_agent
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.errors import IaasError
+
+docker = pytest.importorskip("docker")
+
+IMAGE = "secure-cloud-iaas/instance:debian12"
+
+
+@pytest.mark.parametrize("kwargs, field", [
+    (dict(capabilities=("NET_ADMIN", "SYS_ADMIN")), "capabilities"),
+    (dict(capabilities=("SYS_MODULE",)), "capabilities"),
+    (dict(devices=("/dev/fuse",)), "devices"),
+])
+def test_a_guest_may_not_hold_what_reaches_the_host(kwargs, field):
+    with pytest.raises(IaasError) as err:
+        guest.create_options(256 * 1024 * 1024, **kwargs)
+    assert err.value.field == field
+    assert "NET_ADMIN" in str(err.value) or "/dev/net/tun" in str(err.value)
+
+
+# The recipe the provider followed before, as docker inspect shows it.
+UNCONFINED = dict(
+    HostConfig=dict(Privileged=False, CapAdd=["CAP_SYS_ADMIN", "CAP_NET_ADMIN"], CgroupnsMode="host",
+                    SecurityOpt=["seccomp=unconfined"], PidsLimit=None, Memory=0,
+                    Devices=[dict(PathOnHost="/dev/fuse")]),
+    Mounts=[dict(Source="/sys/fs/cgroup", Destination="/sys/fs/cgroup")],
+)
+
+
+def test_every_part_of_the_old_recipe_is_named():
+    found = guest.violations(UNCONFINED)
+    assert found == ["it holds SYS_ADMIN", "it shares the host's cgroup namespace", "its seccomp profile is unconfined",
+                     "it mounts /sys/fs/cgroup from the host", "it has no pids limit", "it has no memory limit",
+                     "it is given the device /dev/fuse"]
+
+
+@pytest.fixture
+def client():
+    try:
+        client = docker.from_env()
+        client.ping()
+        client.images.get(IMAGE)
+    except Exception as exc:  # pylint: disable=broad-except
+        pytest.skip("no Docker engine or no instance image: %s" % exc)
+    made = []
+    yield client, made
+    for container in made:
+        container.remove(force=True)
+
+
+def _guest(client, made, **kwargs):
+    container = client.containers.create(IMAGE, name="sciaas-ut-guest-%s" % uuid.uuid4().hex[:8],
+                                         labels={"secure_cloud.iaas.managed": "true"},
+                                         **guest.create_options(256 * 1024 * 1024, **kwargs))
+    made.append(container)
+    container.start()
+    container.reload()
+    return container
+
+
+def _state(container, seconds=60):
+    deadline = time.monotonic() + seconds
+    state = ""
+    while time.monotonic() < deadline:
+        state = container.exec_run(["systemctl", "is-system-running"]).output.decode().strip()
+        if state in ("running", "degraded"):
+            break
+        time.sleep(0.25)
+    return state
+
+
+def test_the_engine_applies_the_policy(client):
+    container = _guest(*client)
+    assert guest.violations(container.attrs) == []
+
+
+def test_a_guest_waits_for_the_host_then_boots_with_only_its_own_subtree_writable(client):
+    container = _guest(*client)
+    time.sleep(1)
+    # Without the host, systemd never starts.
+    assert guest.waiting(container.attrs["State"]["Pid"])
+    assert container.exec_run(["cat", "/proc/1/comm"]).output.decode().strip() == "sh"
+    guest.prepare(container.attrs["State"]["Pid"], container.name)
+    assert not guest.waiting(container.attrs["State"]["Pid"])
+    assert _state(container) == "running"
+    probe = ("mkdir /sys/fs/cgroup/memory/x 2>/dev/null && echo memory=rw || echo memory=ro; "
+             "ls /sys/fs/cgroup/memory/docker >/dev/null 2>&1 && echo host=visible || echo host=hidden")
+    out = container.exec_run(["sh", "-c", probe]).output.decode().split()
+    assert out == ["memory=ro", "host=hidden"]
+
+
+def test_preparing_runs_no_program_of_the_guest(client):
+    """An nsenter-and-mount recipe would run the guest's own /bin/mount as host root."""
+    container = _guest(*client)
+    trap = "#!/bin/sh\ntouch /trap-ran\nexec /bin/mount.real \"$@\"\n"
+    container.exec_run(["sh", "-c", "mv /bin/mount /bin/mount.real && printf '%s' \"$T\" > /bin/mount && "
+                        "chmod 755 /bin/mount && cp /bin/mount /usr/bin/mount 2>/dev/null; true"],
+                       environment={"T": trap})
+    guest.prepare(container.attrs["State"]["Pid"], container.name)
+    assert _state(container) == "running"
+    assert container.exec_run(["test", "-e", "/trap-ran"]).exit_code == 1
+
+
+def test_the_agent_code_is_the_same_closure_from_a_checkout():
+    files = host_agent._code_files()
+    ours = sorted(name.rsplit("/", 1)[1] for name in files)
+    for needed in ("host_agent.py", "docker_provider.py", "guest.py", "bridge_guard.py", "host_isolation.py",
+                   "store.py", "provider.py"):
+        assert needed in ours
+    # Modules no agent code imports stay out (they would change its version for nothing).
+    assert "audit_chain.py" not in ours
