@@ -5,6 +5,8 @@
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 2
 export PATH=$PWD/.venv/bin:$PATH
+# bench/provisioning.py confines its plain containers with the provider's own policy.
+export PYTHONPATH=$PWD/.collections
 benches=(
   "provisioning:python bench/provisioning.py"
   "vip switchover:python bench/vip_switchover.py 20"

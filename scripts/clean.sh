@@ -21,6 +21,18 @@ for kind in instance base; do
   docker images -q --filter "label=$LABEL" --filter "reference=secure-cloud-iaas/$kind:*" | sort -u | each docker rmi -f
 done
 docker images -q --filter "label=$LABEL" | sort -u | each docker rmi -f
+# The host agent (a systemd unit where the host runs systemd) and its code; the
+# next module run starts it again.
+if [ -f /etc/systemd/system/secure-cloud-iaas-agent.service ] && [ -d /run/systemd/system ]; then
+  systemctl disable --now secure-cloud-iaas-agent.service >/dev/null 2>&1 || true
+  rm -f /etc/systemd/system/secure-cloud-iaas-agent.service
+fi
+if [ -f /run/secure-cloud-iaas-agent.pid ]; then
+  pid=$(cat /run/secure-cloud-iaas-agent.pid)
+  grep -qa secure_cloud_iaas_agent "/proc/$pid/cmdline" 2>/dev/null && kill "$pid"
+  rm -f /run/secure-cloud-iaas-agent.pid
+fi
+rm -rf /var/lib/secure-cloud-iaas
 # Host-side state of the docker provider: the vip guard, the vlan isolation
 # table and the state store
 # (vip reservations), which mean nothing once the containers are gone.

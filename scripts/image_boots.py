@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Exit 0 when systemd boots to running (or degraded) in IMAGE as a guest would run it.
 
 Usage: image_boots.py IMAGE [SECONDS]. The container gets the flags of every

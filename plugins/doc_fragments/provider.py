@@ -15,6 +15,10 @@ options:
       - The platform that holds the resources.
       - C(docker) is the local Docker engine, one host as one cloud; see the
         collection README for how resources map onto Docker objects.
+      - On C(docker), modules run as root on the engine's host; the first run
+        there starts the collection's host agent (a systemd unit where the host
+        runs systemd), which lets confined guests boot and keeps the vlan
+        isolation and the vip guard in force between runs.
       - C(openstack) is an OpenStack cloud reached through openstacksdk (many
         hosts); see C(docs/openstack.md) for the mapping and what differs.
       - If not set, the environment variable E(SECURE_CLOUD_PROVIDER) is used.
@@ -26,6 +30,8 @@ options:
       - The Docker engine's API address, for O(provider=docker).
       - If not set, the environment variable E(DOCKER_HOST) is used, then
         C(unix:///var/run/docker.sock).
+      - For an engine on another host, the host agent must run on that host
+        (its guests wait to boot until it does).
     type: str
     default: unix:///var/run/docker.sock
   docker_timeout:

@@ -115,8 +115,9 @@ class DockerProvider(DockerVips, DockerVpn, Provider):
                                 fix="start the engine (make docker) or point docker_host / DOCKER_HOST at it")
         # The host agent keeps the guests booting and the host's tables on
         # between runs; where the engine is remote, it must run on that host.
-        if self.is_local() and params.get("start_host_agent", True):
-            host_agent.ensure_running(self.docker_host, self.store.state_dir)
+        # (Not for a caller that cannot run host commands: the inventory plugin.)
+        if self.is_local() and params.get("start_host_agent", True) and run_command is not None:
+            host_agent.ensure_running(self.run_command, self.docker_host, self.store.state_dir)
 
     # -- helpers ---------------------------------------------------------
     def _api(self, what, func, *args, **kwargs):
@@ -457,7 +458,8 @@ class DockerProvider(DockerVips, DockerVpn, Provider):
             raise ProviderError("%s is not running, so it cannot boot (exit code %s)"
                                 % (container.name, container.attrs["State"].get("ExitCode")),
                                 fix="look at docker logs %s" % container.name)
-        if guest.waiting(pid):
+        # A remote engine's guests are prepared by the agent on that host.
+        if self.is_local() and guest.waiting(pid):
             guest.prepare(pid, container.name)
         labels = container.attrs["Config"].get("Labels") or {}
         if labels.get(PREFIX + "kind") == "instance":
@@ -527,9 +529,12 @@ class DockerProvider(DockerVips, DockerVpn, Provider):
             if state in ("running", "degraded"):
                 return state
             if time.monotonic() >= deadline:
+                fix = "raise wait_timeout, or see docker exec %s systemctl --failed" % container.name
+                if not self.is_local():
+                    fix = ("start the host agent on the engine's host (any docker provider module run there "
+                           "starts it), or " + fix)
                 raise ProviderError("%s did not finish booting within wait_timeout=%ss (systemd says %r)"
-                                    % (container.name, timeout, state), field="wait_timeout",
-                                    fix="raise wait_timeout, or see docker exec %s systemctl --failed" % container.name)
+                                    % (container.name, timeout, state), field="wait_timeout", fix=fix)
             time.sleep(0.25)
 
     def wait_instance(self, current, timeout):

@@ -19,8 +19,7 @@ It runs the same provider code as the modules, from a copy of the
 collection's module_utils under AGENT_DIR (one directory per version of that
 code, so an upgraded collection restarts it).
 
-    PYTHONPATH=/var/lib/secure-cloud-iaas/agent/<version> \\
-    python -m ansible_collections.secure_cloud.iaas.plugins.module_utils.host_agent \\
+    python /var/lib/secure-cloud-iaas/agent/<version>/secure_cloud_iaas_agent.py \\
         --docker-host unix:///var/run/docker.sock
 
 The vip guard is built from the vips in the state store of every controller
@@ -35,9 +34,9 @@ import contextlib
 import fcntl
 import hashlib
 import os
+import shlex
 import shutil
 import signal
-import subprocess
 import sys
 import threading
 import time
@@ -45,11 +44,32 @@ import zipfile
 
 from ansible_collections.secure_cloud.iaas.plugins.module_utils import bridge_guard, guest
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.errors import IaasError, ProviderError
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.provider import get_provider
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.store import StateStore
 
 _PACKAGE = "ansible_collections.secure_cloud.iaas.plugins.module_utils"
 _OURS = _PACKAGE.replace(".", "/") + "/"
 MODULE = _PACKAGE + ".host_agent"
+LAUNCHER = "secure_cloud_iaas_agent.py"
+# The agent is a program, not module code: module_utils only ever receive a
+# command runner, and this launcher (written beside the code) gives the agent
+# a plain subprocess one.
+_LAUNCHER_TEXT = """# secure_cloud.iaas host agent (written by the docker provider; see host_agent.py)
+import os
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from %s import main  # noqa: E402
+
+
+def run(argv, data=None):
+    proc = subprocess.run(argv, input=data, capture_output=True, text=True, check=False)
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+sys.exit(main(sys.argv[1:], run))
+""" % MODULE
 AGENT_DIR = "/var/lib/secure-cloud-iaas/agent"
 PIDFILE = "/run/secure-cloud-iaas-agent.pid"
 LOGFILE = "/var/log/secure-cloud-iaas-agent.log"
@@ -114,6 +134,8 @@ def _install_code():
             os.makedirs(os.path.dirname(path), mode=0o755, exist_ok=True)
             with open(path, "wb") as handle:
                 handle.write(data)
+        with open(os.path.join(staging, LAUNCHER), "w") as handle:
+            handle.write(_LAUNCHER_TEXT)
         # Plain packages down to ours, whatever the payload held.
         parts = _OURS.rstrip("/").split("/")
         for depth in range(1, len(parts) + 1):
@@ -138,31 +160,29 @@ def running_pid(code_dir=None):
         with open(PIDFILE) as handle:
             pid = int(handle.read().split()[0])
         with open("/proc/%d/cmdline" % pid, "rb") as handle:
-            cmdline = handle.read().decode("utf-8", "replace")
-        with open("/proc/%d/environ" % pid, "rb") as handle:
-            environ = handle.read().decode("utf-8", "replace")
+            argv = handle.read().decode("utf-8", "replace").split("\0")
     except (OSError, ValueError, IndexError):
         return None
-    if MODULE not in cmdline or (code_dir and "PYTHONPATH=%s\0" % code_dir not in environ + "\0"):
+    launchers = [a for a in argv if a.endswith("/" + LAUNCHER)]
+    if not launchers or (code_dir and launchers[0] != os.path.join(code_dir, LAUNCHER)):
         return None
     return pid
 
 
-def _unit_text(argv, code_dir):
+def _unit_text(argv):
     return """[Unit]
 Description=secure_cloud.iaas host agent: guests boot confined, vlan isolation and vip guard stay on
 After=docker.service
 Wants=docker.service
 
 [Service]
-Environment=PYTHONPATH=%s
 ExecStart=%s
 Restart=always
 RestartSec=1
 
 [Install]
 WantedBy=multi-user.target
-""" % (code_dir, " ".join(argv))
+""" % " ".join(shlex.quote(a) for a in argv)
 
 
 def _register(state_dir):
@@ -185,8 +205,11 @@ def _state_dirs():
         return []
 
 
-def ensure_running(docker_host, state_dir):
-    """Start the agent for this engine unless the same version already runs. True when started."""
+def ensure_running(run, docker_host, state_dir):
+    """Start the agent for this engine unless the same version already runs. True when started.
+
+    run: the module's command runner, run(argv, data=None) -> (rc, stdout, stderr).
+    """
     if os.geteuid() != 0:
         raise ProviderError("the docker provider confines its guests from the Docker host and needs root there",
                             field="docker_host", fix="run the task as root on the Docker host (become: true)")
@@ -195,23 +218,26 @@ def ensure_running(docker_host, state_dir):
         code_dir = _install_code()
         if running_pid(code_dir):
             return False
-        argv = [sys.executable, "-m", MODULE, "--docker-host", docker_host]
+        argv = [sys.executable, os.path.join(code_dir, LAUNCHER), "--docker-host", docker_host]
         if os.path.isdir("/run/systemd/system"):
             # Untested here (these hosts do not boot systemd): the unit brings
             # the agent back after a reboot and restarts it if it dies.
             with open(UNIT_PATH, "w") as handle:
-                handle.write(_unit_text(argv, code_dir))
-            for cmd in (["systemctl", "daemon-reload"], ["systemctl", "enable", "--quiet", UNIT],
-                        ["systemctl", "restart", UNIT]):
-                subprocess.run(cmd, check=False, stdin=subprocess.DEVNULL, capture_output=True)
+                handle.write(_unit_text(argv))
+            commands = [["systemctl", "daemon-reload"], ["systemctl", "enable", "--quiet", UNIT],
+                        ["systemctl", "restart", UNIT]]
         else:
             old = running_pid()
             if old:
                 os.kill(old, signal.SIGTERM)
-            env = dict(os.environ, PYTHONPATH=code_dir)
-            with open(LOGFILE, "ab") as log, open(os.devnull, "rb") as null:
-                subprocess.Popen(argv, env=env, cwd="/", stdin=null, stdout=log, stderr=log,
-                                 start_new_session=True, close_fds=True)
+            # setsid -f: detached from the module, which returns at once.
+            detached = "exec %s >>%s 2>&1 </dev/null" % (" ".join(shlex.quote(a) for a in argv), LOGFILE)
+            commands = [["setsid", "-f", "/bin/sh", "-c", detached]]
+        for cmd in commands:
+            rc, out, err = run(cmd)
+            if rc != 0:
+                raise ProviderError("could not start the host agent (%s): %s" % (" ".join(cmd[:2]), (err or out).strip()),
+                                    field="docker_host", fix="see %s (or journalctl -u %s)" % (LOGFILE, UNIT))
         deadline = time.monotonic() + 10
         while not running_pid(code_dir):
             if time.monotonic() > deadline:
@@ -236,11 +262,6 @@ def _log(msg):
     sys.stdout.flush()
 
 
-def _run(argv, data=None):
-    proc = subprocess.run(argv, input=data, capture_output=True, text=True, check=False)
-    return proc.returncode, proc.stdout, proc.stderr
-
-
 class Stores(object):
     """What the agent reads of the stores of every controller that used the engine.
 
@@ -260,8 +281,9 @@ class Stores(object):
 class Agent(object):
     """One pass of reconcile() does what a playbook run would have to repair."""
 
-    def __init__(self, provider):
+    def __init__(self, provider, run):
         self.provider = provider
+        self.run = run
         provider.store = Stores()
         self.refused = set()
 
@@ -290,7 +312,7 @@ class Agent(object):
             full = True
         if self.provider.ensure_isolation():
             _log("brought the vlan isolation table in line with the vlans")
-        if not full and self.provider.store.list("vip") and not bridge_guard.present(_run):
+        if not full and self.provider.store.list("vip") and not bridge_guard.present(self.run):
             _log("the vip guard table was gone")
             full = True
         if full:
@@ -310,32 +332,30 @@ def _watch(new_provider, wake):
         time.sleep(0.5)
 
 
-def main(argv=None):
-    from ansible_collections.secure_cloud.iaas.plugins.module_utils.provider import get_provider
+def main(argv, run):
+    """The agent's loop; run(argv, data=None) -> (rc, stdout, stderr) runs host commands."""
     parser = argparse.ArgumentParser(description="secure_cloud.iaas host agent")
     parser.add_argument("--docker-host", required=True)
-    parser.add_argument("--once", action="store_true", help="one full pass, then exit")
     args = parser.parse_args(argv)
     # start_host_agent: the agent's own provider must not start another agent.
     params = dict(provider="docker", docker_host=args.docker_host, docker_timeout=60, start_host_agent=False)
 
     def new_provider():
-        return get_provider(params, run_command=_run)
+        return get_provider(params, run_command=run)
 
     wake = threading.Event()
     wake.set()
-    if not args.once:
-        with open(PIDFILE, "w") as handle:
-            handle.write("%d\n" % os.getpid())
-        _log("agent %d started for %s" % (os.getpid(), args.docker_host))
-        threading.Thread(target=_watch, args=(new_provider, wake), daemon=True).start()
+    with open(PIDFILE, "w") as handle:
+        handle.write("%d\n" % os.getpid())
+    _log("agent %d started for %s" % (os.getpid(), args.docker_host))
+    threading.Thread(target=_watch, args=(new_provider, wake), daemon=True).start()
     agent, last_error = None, None
     while True:
         full = wake.is_set()
         wake.clear()
         try:
             if agent is None:
-                agent = Agent(new_provider())
+                agent = Agent(new_provider(), run)
             agent.reconcile(full)
             last_error = None
         except Exception as exc:  # pylint: disable=broad-except
@@ -346,13 +366,7 @@ def main(argv=None):
                 _log("error: %s" % error)
             agent, last_error = None, error
             wake.set()
-        if args.once:
-            return 0 if agent is not None else 1
         if agent is None:
             time.sleep(PERIOD)
         else:
             wake.wait(PERIOD)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

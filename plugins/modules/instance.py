@@ -26,9 +26,11 @@ description:
     locations, not even with O(recreate=true).
   - A failed creation leaves nothing behind.
   - On the C(docker) provider an instance is the container C(sciaas-<name>),
-    with systemd as PID 1 (no C(--privileged); C(SYS_ADMIN), C(NET_ADMIN),
-    C(NET_RAW) and C(NET_BROADCAST) so the guest manages its own interfaces as
-    root on a VM would), restarted with the engine unless stopped. Its
+    with systemd as PID 1, confined as a tenant (no C(SYS_ADMIN), the engine's
+    seccomp profile, its own cgroup namespace, a pids limit and the memory limit;
+    C(NET_ADMIN), C(NET_RAW) and C(NET_BROADCAST) act on its own interfaces
+    only, as root on a VM would), restarted with the engine unless stopped.
+    The provider's host agent lets it boot at every start. Its
     default route goes through the gateway of the first public VLAN in
     O(networks); an instance on private VLANs only has none.
 author:

@@ -16,7 +16,9 @@ for c in $(awk 'NR > 1 && $2 == 0 {print $1}' /proc/cgroups) rdma memory; do
   mount -t cgroup -o "$c" cgroup "$mnt" 2>/dev/null && { root=$mnt; break; }
 done
 if [ -n "$root" ]; then say mount_cgroup escaped "mounted a cgroup v1 hierarchy"; else say mount_cgroup blocked; fi
-[ -n "$root" ] || root=$(dirname "$(ls /sys/fs/cgroup/*/release_agent 2>/dev/null | head -n1)" 2>/dev/null)
+if [ -z "$root" ]; then
+  for f in /sys/fs/cgroup/*/release_agent; do [ -e "$f" ] && { root=$(dirname "$f"); break; }; done
+fi
 upper=$(sed -n 's/.*upperdir=\([^,]*\).*/\1/p' /proc/self/mounts | head -n1)
 if [ -n "$root" ] && [ -n "$upper" ] && [ -w "$root/release_agent" ] 2>/dev/null; then
   old=$(cat "$root/release_agent")
