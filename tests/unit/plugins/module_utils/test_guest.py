@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import time
 import uuid
 
@@ -12,6 +13,7 @@ import pytest
 
 from ansible_collections.secure_cloud.iaas.plugins.module_utils import guest, host_agent
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.errors import IaasError
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.provider import get_provider
 
 docker = pytest.importorskip("docker")
 
@@ -121,3 +123,42 @@ def test_the_agent_code_is_the_same_closure_from_a_checkout():
         assert needed in ours
     # Modules no agent code imports stay out (they would change its version for nothing).
     assert "audit_chain.py" not in ours
+
+
+@pytest.fixture
+def agent(tmp_path):
+    """The host agent runs (any docker provider made with a command runner starts it)."""
+    def run(argv, data=None):
+        proc = subprocess.run(argv, input=data, capture_output=True, text=True, check=False)
+        return proc.returncode, proc.stdout, proc.stderr
+    try:
+        get_provider(dict(provider="docker", state_dir=str(tmp_path / "state")), run_command=run)
+    except IaasError as exc:
+        pytest.skip("no Docker engine: %s" % exc)
+    assert host_agent.running_pid()
+
+
+def _labelled(client, made, **create):
+    options = guest.create_options(256 * 1024 * 1024)
+    options.update(create)
+    container = client.containers.create(IMAGE, name="sciaas-ut-agent-%s" % uuid.uuid4().hex[:8],
+                                         labels={"secure_cloud.iaas.managed": "true", guest.GUEST_LABEL: "true"},
+                                         **options)
+    made.append(container)
+    container.start()
+    container.reload()
+    return container
+
+
+def test_the_agent_lets_a_guest_boot(client, agent):
+    container = _labelled(*client)
+    assert _state(container, 30) == "running"
+
+
+def test_the_agent_refuses_a_guest_that_breaks_the_policy(client, agent):
+    """The old recipe, labelled as a guest: it must never boot."""
+    container = _labelled(*client, cap_add=["SYS_ADMIN"], security_opt=["seccomp=unconfined"], cgroupns="host")
+    time.sleep(3)
+    assert guest.waiting(container.attrs["State"]["Pid"])
+    with open(host_agent.LOGFILE) as handle:
+        assert "refusing to boot %s: it holds SYS_ADMIN" % container.name in handle.read()
