@@ -10,7 +10,7 @@ Mapping (every object carries the label secure_cloud.iaas.managed=true):
               ``ip_range`` outside the vip_range so the engine never hands out a
               vip address by itself (addresses are always given explicitly).
 - instance -> container ``sciaas-<name>`` from the local image catalog, systemd as
-              PID 1 without --privileged, one static address per vlan (public vlans
+              PID 1 confined as a tenant (guest.py), one static address per vlan (public vlans
               are eth0, eth1, ... then private ones, by name), cpu/memory limits, an
               admin user with SSH keys injected after boot.
 - location -> a label; nothing ever moves between locations.
@@ -213,13 +213,16 @@ class DockerProvider(DockerVips, DockerVpn, Provider):
         return self._vlan_from_network(net)
 
     def ensure_isolation(self, apply=True):
-        """The host's isolation table matches the vlans; True when it had to change.
+        """The host's isolation table matches the vlans (and other guest networks); True when it had to change.
 
         Only where the engine runs on this host (its bridges are ours to filter).
         """
         if not self.is_local():
             return False
-        wanted = [dict(bridge=self._bridge_of(v), type=v["type"], gateway=v["gateway"]) for v in self.list_vlans()]
+        wanted = [self._bridge_of(v) for v in self.list_vlans()]
+        for net in self._api("list networks", self.client.networks.list,
+                             filters={"label": guest.GUEST_NETWORK_LABEL + "=true"}):
+            wanted.append((net.attrs.get("Options") or {}).get("com.docker.network.bridge.name") or "br-" + net.id[:12])
         if host_isolation.in_place(wanted, self.run_command):
             return False
         if apply:

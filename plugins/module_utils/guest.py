@@ -35,6 +35,9 @@ from ansible_collections.secure_cloud.iaas.plugins.module_utils.errors import Pr
 
 # Containers the host prepares and holds to this policy carry this label.
 GUEST_LABEL = "secure_cloud.iaas.guest"
+# A network that is not a vlan but has guests on it (the demo's customer site)
+# carries this one: the host drops what it delivers to the host, as for a vlan.
+GUEST_NETWORK_LABEL = "secure_cloud.iaas.guest_network"
 READY_FILE = "/run/secure-cloud-iaas-boot"
 INIT = "/lib/systemd/systemd"
 # The entrypoint: wait (without a time limit: the host may come later, after an

@@ -9,7 +9,8 @@ every one of its own addresses (INPUT): a service listening on the host's
 0.0.0.0 would answer a guest on its vlan's gateway address, on another vlan's
 gateway, or on the host's uplink. This nftables table (family inet, hook
 input) drops everything a vlan's bridge delivers to the host itself, public
-and private vlans alike. The one exception: answers to connections the host
+and private vlans alike, and the same for any other network guests sit on
+that carries the label guest.GUEST_NETWORK_LABEL (the demo's customer site). The one exception: answers to connections the host
 opened (the provider's own checks) pass.
 
 Forwarded traffic (a public vlan's way out, NAT) is not touched: it never
@@ -25,23 +26,23 @@ from ansible_collections.secure_cloud.iaas.plugins.module_utils.errors import Pr
 TABLE = "secure_cloud_iaas_vlans"
 
 
-def rules(vlans):
-    """[rule text] as ``nft list`` prints it; vlans: [{bridge, type, gateway}]."""
-    if not vlans:
+def rules(bridges):
+    """[rule text] as ``nft list`` prints it, for the guests' BRIDGES (host interface names)."""
+    if not bridges:
         return []
     # Answers to what the host itself started (a ping, an SSH session from
     # the host) still come back.
     out = ["ct state established,related accept"]
-    out.extend('iifname "%s" drop' % vlan["bridge"] for vlan in sorted(vlans, key=lambda v: v["bridge"]))
+    out.extend('iifname "%s" drop' % bridge for bridge in sorted(set(bridges)))
     return out
 
 
-def render(vlans):
+def render(bridges):
     script = "table inet %s\ndelete table inet %s\n" % (TABLE, TABLE)
-    if not vlans:
+    if not bridges:
         return script
     script += "table inet %s {\n  chain input {\n    type filter hook input priority filter - 10; policy accept;\n" % TABLE
-    script += "".join("    %s\n" % rule for rule in rules(vlans))
+    script += "".join("    %s\n" % rule for rule in rules(bridges))
     script += "  }\n}\n"
     return script
 
@@ -62,12 +63,12 @@ def current_rules(run):
     return [line.strip() for line in out.splitlines() if line.strip().startswith(("iifname ", "ct state "))]
 
 
-def in_place(vlans, run):
-    return current_rules(run) == rules(vlans) if vlans else current_rules(run) is None
+def in_place(bridges, run):
+    return current_rules(run) == rules(bridges) if bridges else current_rules(run) is None
 
 
-def apply(vlans, run):
-    rc, _out, err = _nft(run, ["-f", "-"], stdin=render(vlans))
+def apply(bridges, run):
+    rc, _out, err = _nft(run, ["-f", "-"], stdin=render(bridges))
     if rc != 0:
         raise ProviderError("nft refused the vlan isolation table: %s" % err.strip(), field="provider",
                             fix="run the module as root on the Docker host, with nftables installed")
