@@ -11,8 +11,9 @@ gateways, the demo's customer site, Molecule platforms) runs with:
   namespace only;
 * the engine's default seccomp profile (never ``unconfined``);
 * its own cgroup namespace and no host cgroup tree mounted: it sees its own
-  subtree, read-only except the ``name=systemd`` hierarchy (cgroup v1) or its
-  cgroup2 subtree (cgroup v2), which systemd must write;
+  subtree, read-only except the ``name=systemd`` hierarchy and, on a hybrid
+  host, the unified one (cgroup v1), or its cgroup2 subtree (cgroup v2), which
+  systemd must write;
 * a pids limit and a memory limit;
 * no device but the ones named in ALLOWED_DEVICES.
 
@@ -117,21 +118,37 @@ def waiting(pid):
         raise
 
 
-_CLONE_NEWNS = 0x00020000
+_CLONE_NEWNS, _CLONE_NEWCGROUP = 0x00020000, 0x02000000
 _MS_NOSUID, _MS_NODEV, _MS_NOEXEC, _MS_REMOUNT, _MS_BIND = 2, 4, 8, 32, 4096
+# A cgroup v1 host with the unified hierarchy beside it (hybrid, as systemd
+# sets a host up): systemd in a guest then tracks its units there too.
+_HOST_UNIFIED = "/sys/fs/cgroup/unified"
 
 
-def _remount_in_child(ns_fd):
-    """In a forked child: enter the guest's mount namespace, make its own cgroup
-    subtree writable, create the ready file. No exec: only syscalls run here."""
+def _remount_in_child(mnt_fd, cgroup_fd, hybrid):
+    """In a forked child: enter the guest's cgroup and mount namespaces, make its
+    own cgroup subtree writable, create the ready file. No exec: only syscalls run here."""
     libc = ctypes.CDLL(None, use_errno=True)
-    if libc.setns(ns_fd, _CLONE_NEWNS) != 0:
-        return 10 + ctypes.get_errno() % 100
-    # cgroup v1: the name=systemd hierarchy; v2: the unified tree. Either way
-    # the engine mounted only the guest's own subtree there (private cgroupns).
-    target = b"/sys/fs/cgroup/systemd" if os.path.isdir("/sys/fs/cgroup/systemd") else b"/sys/fs/cgroup"
-    flags = _MS_REMOUNT | _MS_BIND | _MS_NOSUID | _MS_NODEV | _MS_NOEXEC
-    if libc.mount(None, target, None, flags, None) != 0:
+    for fd, kind in ((cgroup_fd, _CLONE_NEWCGROUP), (mnt_fd, _CLONE_NEWNS)):
+        if libc.setns(fd, kind) != 0:
+            return 10 + ctypes.get_errno() % 100
+    flags = _MS_NOSUID | _MS_NODEV | _MS_NOEXEC
+    if os.path.isdir("/sys/fs/cgroup/systemd"):
+        # cgroup v1: the name=systemd hierarchy, where the engine mounted only
+        # the guest's own subtree (private cgroup namespace), read-only.
+        if libc.mount(None, b"/sys/fs/cgroup/systemd", None, _MS_REMOUNT | _MS_BIND | flags, None) != 0:
+            return 110 + ctypes.get_errno() % 100
+        # On a hybrid host, the unified hierarchy too, which the engine leaves
+        # out: without it systemd gets no word when a unit's last process is
+        # gone (a killed keepalived would never be cleaned up and restarted).
+        # Mounted from inside the guest's cgroup namespace, it shows the
+        # guest's own subtree only.
+        if hybrid and not os.path.ismount("/sys/fs/cgroup/unified"):
+            os.makedirs("/sys/fs/cgroup/unified", exist_ok=True)
+            if libc.mount(b"cgroup2", b"/sys/fs/cgroup/unified", b"cgroup2", flags, None) != 0:
+                return 110 + ctypes.get_errno() % 100
+    elif libc.mount(None, b"/sys/fs/cgroup", None, _MS_REMOUNT | _MS_BIND | flags, None) != 0:
+        # cgroup v2: the engine mounted the guest's own subtree there, read-only.
         return 110 + ctypes.get_errno() % 100
     fd = os.open(READY_FILE, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW, 0o644)
     os.close(fd)
@@ -140,28 +157,34 @@ def _remount_in_child(ns_fd):
 
 def prepare(pid, name):
     """Let the guest whose init is PID boot: its cgroup subtree writable, then the ready file."""
+    fds = []
     try:
-        ns_fd = os.open("/proc/%d/ns/mnt" % pid, os.O_RDONLY)
+        for kind in ("mnt", "cgroup"):
+            fds.append(os.open("/proc/%d/ns/%s" % (pid, kind), os.O_RDONLY))
     except OSError as exc:
-        raise ProviderError("cannot open the mount namespace of %s (%s)" % (name, exc),
+        for fd in fds:
+            os.close(fd)
+        raise ProviderError("cannot open the namespaces of %s (%s)" % (name, exc),
                             fix="the docker provider prepares guests from the Docker host and needs root there")
+    hybrid = os.path.ismount(_HOST_UNIFIED)
     try:
         child = os.fork()
         if child == 0:  # pragma: no cover - the child only makes syscalls and exits
             code = 1
             try:
-                code = _remount_in_child(ns_fd)
+                code = _remount_in_child(fds[0], fds[1], hybrid)
             finally:
                 os._exit(code)
         _pid, status = os.waitpid(child, 0)
     finally:
-        os.close(ns_fd)
+        for fd in fds:
+            os.close(fd)
     code = os.waitstatus_to_exitcode(status)
     if code != 0:
         if code >= 110:
-            what = "remounting its cgroup tree writable: %s" % os.strerror(code - 110)
+            what = "mounting its cgroup tree writable: %s" % os.strerror(code - 110)
         elif code >= 10:
-            what = "entering its mount namespace: %s" % os.strerror(code - 10)
+            what = "entering its namespaces: %s" % os.strerror(code - 10)
         else:
             what = "creating %s" % READY_FILE
         raise ProviderError("could not prepare %s to boot: %s failed" % (name, what),

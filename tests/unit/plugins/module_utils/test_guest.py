@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import time
 import uuid
@@ -101,6 +102,22 @@ def test_a_guest_waits_for_the_host_then_boots_with_only_its_own_subtree_writabl
              "ls /sys/fs/cgroup/memory/docker >/dev/null 2>&1 && echo host=visible || echo host=hidden")
     out = container.exec_run(["sh", "-c", probe]).output.decode().split()
     assert out == ["memory=ro", "host=hidden"]
+
+
+@pytest.mark.skipif(not os.path.ismount("/sys/fs/cgroup/unified"), reason="not a hybrid cgroup v1 host")
+def test_on_a_hybrid_host_the_guest_gets_its_own_unified_subtree(client):
+    """systemd learns that a unit ran empty only through the unified hierarchy (without
+    it a killed keepalived is never cleaned up: the failover scenario's keepalived_killed
+    mode fails); the guest must see its own subtree there and nothing else."""
+    container = _guest(*client)
+    guest.prepare(container.attrs["State"]["Pid"], container.name)
+    assert _state(container) == "running"
+    probe = ("findmnt -n -o FSTYPE,OPTIONS /sys/fs/cgroup/unified; grep '^0::' /proc/1/cgroup; "
+             "ls /sys/fs/cgroup/unified")
+    out = container.exec_run(["sh", "-c", probe]).output.decode().split()
+    assert out[0] == "cgroup2" and out[1].startswith("rw,")
+    assert out[2] == "0::/init.scope"
+    assert "init.scope" in out and "docker" not in out and "system.slice" in out
 
 
 def test_preparing_runs_no_program_of_the_guest(client):
