@@ -462,7 +462,7 @@ class DockerProvider(DockerVips, DockerVpn, Provider):
                                 % (container.name, container.attrs["State"].get("ExitCode")),
                                 fix="look at docker logs %s" % container.name)
         # A remote engine's guests are prepared by the agent on that host.
-        if self.is_local() and guest.waiting(pid):
+        if self.is_local():
             guest.prepare(pid, container.name)
         labels = container.attrs["Config"].get("Labels") or {}
         if labels.get(PREFIX + "kind") == "instance":

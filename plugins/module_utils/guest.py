@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import ctypes
 import errno
+import fcntl
 import os
 
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.errors import ProviderError
@@ -155,8 +156,22 @@ def _remount_in_child(mnt_fd, cgroup_fd, hybrid):
     return 0
 
 
+# The provider and the host agent may both see a guest waiting at once: one of
+# them prepares it (the mounts are not to be made twice).
+_LOCK = "/run/secure-cloud-iaas-guests.lock"
+
+
 def prepare(pid, name):
-    """Let the guest whose init is PID boot: its cgroup subtree writable, then the ready file."""
+    """Let the guest whose init is PID boot: its cgroup subtree writable, then the ready file.
+
+    Does nothing when the guest is already prepared."""
+    with open(_LOCK, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if waiting(pid):
+            _prepare(pid, name)
+
+
+def _prepare(pid, name):
     fds = []
     try:
         for kind in ("mnt", "cgroup"):

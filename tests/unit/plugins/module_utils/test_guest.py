@@ -5,8 +5,10 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import subprocess
+import threading
 import time
 import uuid
 
@@ -118,6 +120,23 @@ def test_on_a_hybrid_host_the_guest_gets_its_own_unified_subtree(client):
     assert out[0] == "cgroup2" and out[1].startswith("rw,")
     assert out[2] == "0::/init.scope"
     assert "init.scope" in out and "docker" not in out and "system.slice" in out
+
+
+def test_two_preparers_at_once_prepare_once(client):
+    """The provider and the host agent may both see a new guest waiting: the second
+    waits for the first, then finds nothing to do (mounting twice fails with EBUSY)."""
+    container = _guest(*client)
+    pid = container.attrs["State"]["Pid"]
+    second = threading.Thread(target=guest.prepare, args=(pid, container.name))
+    with open(guest._LOCK, "a") as first:
+        fcntl.flock(first, fcntl.LOCK_EX)
+        second.start()
+        second.join(0.5)
+        assert second.is_alive() and guest.waiting(pid)
+    second.join(10)
+    assert not second.is_alive() and not guest.waiting(pid)
+    guest.prepare(pid, container.name)
+    assert _state(container) == "running"
 
 
 def test_preparing_runs_no_program_of_the_guest(client):
