@@ -269,13 +269,33 @@ class Stores(object):
     writes a controller's state.
     """
 
+    def _stores(self, lock_timeout=600):
+        for state_dir in _state_dirs():
+            store = StateStore(state_dir, lock_timeout=lock_timeout)
+            if os.path.exists(store.db_path):
+                yield store
+
     def list(self, kind):
         merged = {}
-        for state_dir in _state_dirs():
-            store = StateStore(state_dir)
-            if os.path.exists(store.db_path):
-                merged.update(store.list(kind))
+        for store in self._stores():
+            merged.update(store.list(kind))
         return merged
+
+    @contextlib.contextmanager
+    def free(self):
+        """Every store's lock if none is held now; yields whether they were all free.
+
+        A module that holds a lock is changing what the agent would sync (a vip's
+        grants, a tunnel's rules) and syncs it itself: the agent does not wait for
+        it, and tries again on its next pass."""
+        with contextlib.ExitStack() as held:
+            try:
+                for store in self._stores(lock_timeout=0):
+                    held.enter_context(store.lock())
+            except IaasError:
+                yield False
+                return
+            yield True
 
 
 class Agent(object):
@@ -308,15 +328,21 @@ class Agent(object):
         return started
 
     def reconcile(self, full):
+        """One pass; False when the full sync it needed has to wait for a module."""
         if self.prepare_waiting():
             full = True
+        # Rebuilt whole in one nft transaction from the engine: safe beside a module.
         if self.provider.ensure_isolation():
             _log("brought the vlan isolation table in line with the vlans")
         if not full and self.provider.store.list("vip") and not bridge_guard.present(self.run):
             _log("the vip guard table was gone")
             full = True
-        if full:
-            self.provider.sync_host()
+        if not full:
+            return True
+        with self.provider.store.free() as free:
+            if free:
+                self.provider.sync_host()
+            return free
 
 
 def _watch(new_provider, wake):
@@ -356,17 +382,18 @@ def main(argv, run):
         try:
             if agent is None:
                 agent = Agent(new_provider(), run)
-            agent.reconcile(full)
+            # False: a module holds the state lock; the full sync waits a pass.
+            retry = not agent.reconcile(full)
             last_error = None
         except Exception as exc:  # pylint: disable=broad-except
-            # The engine went away, or a pass failed half-way: connect again,
-            # and the next pass is a full one. The same error is logged once.
+            # The engine went away, or a pass failed half-way: connect again.
+            # The same error is logged once.
             error = str(exc) if isinstance(exc, IaasError) else repr(exc)
             if error != last_error:
                 _log("error: %s" % error)
-            agent, last_error = None, error
-            wake.set()
-        if agent is None:
+            agent, last_error, retry = None, error, True
+        if retry:
+            wake.set()  # the next pass is a full one
             time.sleep(PERIOD)
         else:
             wake.wait(PERIOD)

@@ -198,3 +198,35 @@ def test_the_agent_refuses_a_guest_that_breaks_the_policy(client, agent):
     assert guest.waiting(container.attrs["State"]["Pid"])
     with open(host_agent.LOGFILE) as handle:
         assert "refusing to boot %s: it holds SYS_ADMIN" % container.name in handle.read()
+
+
+class _Provider(object):
+    """What Agent.reconcile asks of the provider, counting the full syncs."""
+
+    def __init__(self):
+        self.synced = 0
+
+    def waiting_guests(self):
+        return []
+
+    def ensure_isolation(self):
+        return False
+
+    def sync_host(self):
+        self.synced += 1
+
+
+def test_the_agent_never_syncs_while_a_module_holds_the_state_lock(tmp_path, monkeypatch):
+    from ansible_collections.secure_cloud.iaas.plugins.module_utils.store import StateStore
+    store = StateStore(str(tmp_path / "state"))
+    store.put("vip", "web", dict(name="web"))
+    registry = tmp_path / "state_dirs"
+    registry.write_text(store.state_dir + "\n")
+    monkeypatch.setattr(host_agent, "STATE_DIRS", str(registry))
+    provider = _Provider()
+    agent = host_agent.Agent(provider, run=None)
+    with store.lock():
+        assert agent.reconcile(full=True) is False
+    assert provider.synced == 0
+    assert agent.reconcile(full=True) is True
+    assert provider.synced == 1
