@@ -481,6 +481,14 @@ class DockerProvider(DockerVips, DockerVpn, Provider):
                 continue  # it stopped since the listing
         return out
 
+    def still_running(self, container):
+        """The container exists and runs (it may have gone since it was listed)."""
+        try:
+            container.reload()
+        except Exception:  # pylint: disable=broad-except
+            return False
+        return bool(container.attrs["State"].get("Running"))
+
     def limit_pids(self, container, limit):
         """Give a guest a pids limit after the fact (the SDK's update() has no such option)."""
         url = self.client.api._url("/containers/{0}/update", container.id)

@@ -322,7 +322,14 @@ class Agent(object):
                     _log("refusing to boot %s: %s" % (container.name, "; ".join(problems)))
                     self.refused.add(container.id)
                 continue
-            self.provider.boot_guest(container)
+            try:
+                self.provider.boot_guest(container)
+            except IaasError as exc:
+                # Stopped or removed since the listing: nothing to boot. Else the
+                # next pass tries it again; the others boot meanwhile.
+                if self.provider.still_running(container):
+                    _log("error: %s" % exc)
+                continue
             _log("prepared %s" % container.name)
             started = True
         return started
