@@ -70,6 +70,11 @@ def container_name(instance_name):
     return CONTAINER_PREFIX + instance_name
 
 
+def _bridge_name(net):
+    """The host's bridge interface of a Docker network: the one it was given, else the engine's default name."""
+    return (net.attrs.get("Options") or {}).get("com.docker.network.bridge.name") or "br-" + net.id[:12]
+
+
 def _user_labels(labels):
     return dict((k[len(USER_LABEL):], v) for k, v in (labels or {}).items() if k.startswith(USER_LABEL))
 
@@ -222,7 +227,7 @@ class DockerProvider(DockerVips, DockerVpn, Provider):
         wanted = [self._bridge_of(v) for v in self.list_vlans()]
         for net in self._api("list networks", self.client.networks.list,
                              filters={"label": guest.GUEST_NETWORK_LABEL + "=true"}):
-            wanted.append((net.attrs.get("Options") or {}).get("com.docker.network.bridge.name") or "br-" + net.id[:12])
+            wanted.append(_bridge_name(net))
         if host_isolation.in_place(wanted, self.run_command):
             return False
         if apply:
@@ -252,9 +257,7 @@ class DockerProvider(DockerVips, DockerVpn, Provider):
 
     def vlan_bridge(self, vlan_name):
         """The host's bridge interface of a vlan (for vips: anti-spoofing rules, gratuitous ARP)."""
-        net = self._api("inspect network", self.client.networks.get, network_name(vlan_name))
-        options = net.attrs.get("Options") or {}
-        return options.get("com.docker.network.bridge.name") or "br-" + net.id[:12]
+        return _bridge_name(self._api("inspect network", self.client.networks.get, network_name(vlan_name)))
 
     def foreign_addresses(self):
         out = {}

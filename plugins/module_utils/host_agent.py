@@ -13,7 +13,8 @@ also comes back after a reboot; a detached process elsewhere). It
 * holds the host's tables to the engine's state: the vlan isolation table
   every second, and the vip guard, the VPN bridge rules and the instances'
   VPN routes on every engine event (a container started, a network changed)
-  and whenever the guard table has gone (``nft flush ruleset``).
+  and whenever the guard table has gone (``nft flush ruleset``), but only
+  while no module holds a state lock (that module syncs them itself).
 
 It runs the same provider code as the modules, from a copy of the
 collection's module_utils under AGENT_DIR (one directory per version of that
