@@ -26,7 +26,7 @@ import sys
 import tempfile
 import time
 
-from ansible_collections.secure_cloud.iaas.plugins.module_utils import guest
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.docker import guest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESULTS = os.path.join(ROOT, "bench", "results", "provisioning.json")

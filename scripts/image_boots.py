@@ -9,7 +9,7 @@ import time
 
 import docker
 
-from ansible_collections.secure_cloud.iaas.plugins.module_utils import guest
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.docker import guest
 
 
 def main(image, seconds=60):

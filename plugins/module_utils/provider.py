@@ -259,9 +259,9 @@ def get_provider(params, run_command=None):
     name = params.get("provider") or "docker"
     store = StateStore(params.get("state_dir") or DEFAULT_STATE_DIR)
     if name == "docker":
-        from ansible_collections.secure_cloud.iaas.plugins.module_utils.docker_provider import DockerProvider
+        from ansible_collections.secure_cloud.iaas.plugins.module_utils.docker.provider import DockerProvider
         return DockerProvider(params, store, run_command=run_command)
     if name == "openstack":
-        from ansible_collections.secure_cloud.iaas.plugins.module_utils.openstack_provider import OpenStackProvider
+        from ansible_collections.secure_cloud.iaas.plugins.module_utils.openstack.provider import OpenStackProvider
         return OpenStackProvider(params, store, run_command=run_command)
     raise IaasError("unknown provider %r" % name, field="provider", fix="use one of: %s" % ", ".join(PROVIDERS))

@@ -97,7 +97,7 @@ class InfoModule(ResourceModule):
         raise NotImplementedError
 
     def execute(self):
-        from ansible_collections.secure_cloud.iaas.plugins.module_utils.common import check_labels, filter_resources
+        from ansible_collections.secure_cloud.iaas.plugins.module_utils.model.common import check_labels, filter_resources
         found = filter_resources(self.list_resources(), name=self.params.get("name"),
                                  location=self.params.get("location"),
                                  labels=check_labels(self.params.get("labels")))

@@ -303,9 +303,9 @@ instance:
       sample: 5b2f0a8c7e61
 """
 
-from ansible_collections.secure_cloud.iaas.plugins.module_utils.common import check_name
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.model.common import check_name
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.errors import IaasError
-from ansible_collections.secure_cloud.iaas.plugins.module_utils.instance import (
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.model.instance import (
     INSTANCE_ARGUMENT_SPEC,
     apply_changes,
     desired_instance,
@@ -313,7 +313,7 @@ from ansible_collections.secure_cloud.iaas.plugins.module_utils.instance import 
 )
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.provider import check_location_allowed
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.resource import ResourceModule
-from ansible_collections.secure_cloud.iaas.plugins.module_utils.vip import instance_vips
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.model.vip import instance_vips
 
 
 class InstanceModule(ResourceModule):

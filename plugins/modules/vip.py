@@ -182,10 +182,10 @@ vip:
 
 from ansible.module_utils.basic import _load_params
 
-from ansible_collections.secure_cloud.iaas.plugins.module_utils.common import check_name
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.model.common import check_name
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.provider import check_location_allowed
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.resource import ResourceModule
-from ansible_collections.secure_cloud.iaas.plugins.module_utils.vip import (
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.model.vip import (
     VIP_ARGUMENT_SPEC,
     desired_vip,
     plan_update,

@@ -168,17 +168,17 @@ vlan:
       sample: 3f6c0d9e2b1a
 """
 
-from ansible_collections.secure_cloud.iaas.plugins.module_utils.common import check_name
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.model.common import check_name
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.errors import IaasError
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.provider import check_location_allowed
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.resource import ResourceModule
-from ansible_collections.secure_cloud.iaas.plugins.module_utils.vlan import (
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.model.vlan import (
     VLAN_ARGUMENT_SPEC,
     check_vlan_placement,
     desired_vlan,
     vlan_differences,
 )
-from ansible_collections.secure_cloud.iaas.plugins.module_utils.vpn_tunnel import tunnels_on_vlan
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.model.vpn_tunnel import tunnels_on_vlan
 
 
 class VlanModule(ResourceModule):

@@ -325,10 +325,10 @@ vpn_tunnel:
       sample: office
 """
 
-from ansible_collections.secure_cloud.iaas.plugins.module_utils.common import check_name
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.model.common import check_name
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.provider import check_location_allowed
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.resource import ResourceModule
-from ansible_collections.secure_cloud.iaas.plugins.module_utils.vpn_tunnel import (
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.model.vpn_tunnel import (
     VPN_TUNNEL_ARGUMENT_SPEC,
     cert_identity,
     desired_tunnel,

@@ -13,7 +13,7 @@ import os
 import secrets
 import sys
 
-from ansible_collections.secure_cloud.iaas.plugins.module_utils.openstack_provider import OpenStackProvider
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.openstack.provider import OpenStackProvider
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.store import DEFAULT_STATE_DIR, StateStore
 
 

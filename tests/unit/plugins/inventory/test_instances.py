@@ -65,10 +65,10 @@ def cloud(tmp_path, monkeypatch):
 
 
 def make_instance(tmp_path):
-    from ansible_collections.secure_cloud.iaas.plugins.module_utils.instance import desired_instance
-    from ansible_collections.secure_cloud.iaas.plugins.module_utils.openstack_provider import OpenStackProvider
+    from ansible_collections.secure_cloud.iaas.plugins.module_utils.model.instance import desired_instance
+    from ansible_collections.secure_cloud.iaas.plugins.module_utils.openstack.provider import OpenStackProvider
     from ansible_collections.secure_cloud.iaas.plugins.module_utils.store import StateStore
-    from ansible_collections.secure_cloud.iaas.plugins.module_utils.vlan import desired_vlan
+    from ansible_collections.secure_cloud.iaas.plugins.module_utils.model.vlan import desired_vlan
     prov = OpenStackProvider(dict(provider="openstack", cloud="unit", external_network="public"),
                              StateStore(str(tmp_path / "state")))
     prov.poll_interval = 0.01

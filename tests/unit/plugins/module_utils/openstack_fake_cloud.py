@@ -523,7 +523,7 @@ class FakeCloud(object):
 
 def modules_on_fake_cloud(tmp_path, monkeypatch):
     """The modules' environment pointed at the fake cloud (a fixture body: yield from it)."""
-    from ansible_collections.secure_cloud.iaas.plugins.module_utils.openstack_provider import OpenStackProvider
+    from ansible_collections.secure_cloud.iaas.plugins.module_utils.openstack.provider import OpenStackProvider
 
     clouds = tmp_path / "clouds.yaml"
     clouds.write_text(CLOUDS_YAML)

@@ -11,7 +11,7 @@ import subprocess
 
 import pytest
 
-from ansible_collections.secure_cloud.iaas.plugins.module_utils import bridge_guard
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.docker.host import bridge_guard
 
 A = {"port": "veth1a", "mac": "02:42:0a:00:00:02", "addresses": ["10.0.0.2"]}
 B = {"port": "veth2b", "mac": "02:42:0a:00:00:03", "addresses": ["10.0.0.3", "10.9.0.3"]}

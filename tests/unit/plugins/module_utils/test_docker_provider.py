@@ -12,11 +12,12 @@ import subprocess
 
 import pytest
 
-from ansible_collections.secure_cloud.iaas.plugins.module_utils import docker_provider, host_isolation
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.docker import provider as docker_provider
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.docker.host import isolation as host_isolation
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.errors import IaasError
-from ansible_collections.secure_cloud.iaas.plugins.module_utils.instance import desired_instance
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.model.instance import desired_instance
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.provider import get_provider
-from ansible_collections.secure_cloud.iaas.plugins.module_utils.vlan import desired_vlan
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.model.vlan import desired_vlan
 
 ROUTES = """Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT
 eth0\t00000000\t010200C0\t0003\t0\t0\t0\t00000000\t0\t0\t0

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.secure_cloud.iaas.plugins.module_utils import docker_vips
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.docker import vips as docker_vips
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.errors import IaasError
-from ansible_collections.secure_cloud.iaas.plugins.module_utils.vip import HANDOVER_HOOK
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.model.vip import HANDOVER_HOOK
 
 VIP = dict(name="web", vlan="app", address="10.250.1.200", prefixlen=24)
 

@@ -14,7 +14,8 @@ import uuid
 
 import pytest
 
-from ansible_collections.secure_cloud.iaas.plugins.module_utils import guest, host_agent
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.docker import guest
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.docker.host import agent as host_agent
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.errors import IaasError
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.provider import get_provider
 
@@ -153,9 +154,9 @@ def test_preparing_runs_no_program_of_the_guest(client):
 
 def test_the_agent_code_is_the_same_closure_from_a_checkout():
     files = host_agent._code_files()
-    ours = sorted(name.rsplit("/", 1)[1] for name in files)
-    for needed in ("host_agent.py", "docker_provider.py", "guest.py", "bridge_guard.py", "host_isolation.py",
-                   "store.py", "provider.py"):
+    ours = sorted(name.split("/module_utils/", 1)[1] for name in files if "/module_utils/" in name)
+    for needed in ("docker/host/agent.py", "docker/provider.py", "docker/guest.py", "docker/host/bridge_guard.py",
+                   "docker/host/isolation.py", "docker/__init__.py", "store.py", "provider.py"):
         assert needed in ours
     # Modules no agent code imports stay out (they would change its version for nothing).
     assert "audit_chain.py" not in ours

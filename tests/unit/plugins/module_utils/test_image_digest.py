@@ -11,7 +11,7 @@ import sys
 import pytest
 
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.errors import IaasError
-from ansible_collections.secure_cloud.iaas.plugins.module_utils.instance import check_image_pin
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.model.instance import check_image_pin
 
 SHA256 = "sha256:" + "a" * 64
 SHA512 = "sha512:" + "b" * 128
@@ -50,10 +50,10 @@ def test_glance_sha512_image_is_pinned_on_openstack(tmp_path, monkeypatch):
     requests_mock = pytest.importorskip("requests_mock")
     sys.path.insert(0, os.path.dirname(__file__))
     from openstack_fake_cloud import CLOUDS_YAML, FakeCloud  # pylint: disable=import-outside-toplevel
-    from ansible_collections.secure_cloud.iaas.plugins.module_utils.instance import desired_instance
-    from ansible_collections.secure_cloud.iaas.plugins.module_utils.openstack_provider import OpenStackProvider
+    from ansible_collections.secure_cloud.iaas.plugins.module_utils.model.instance import desired_instance
+    from ansible_collections.secure_cloud.iaas.plugins.module_utils.openstack.provider import OpenStackProvider
     from ansible_collections.secure_cloud.iaas.plugins.module_utils.store import StateStore
-    from ansible_collections.secure_cloud.iaas.plugins.module_utils.vlan import desired_vlan
+    from ansible_collections.secure_cloud.iaas.plugins.module_utils.model.vlan import desired_vlan
     clouds = tmp_path / "clouds.yaml"
     clouds.write_text(CLOUDS_YAML)
     monkeypatch.setenv("OS_CLIENT_CONFIG_FILE", str(clouds))

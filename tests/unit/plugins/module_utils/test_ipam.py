@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.secure_cloud.iaas.plugins.module_utils import ipam
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.model import ipam
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.errors import IaasError
 
 VLAN = dict(name="front", cidr="10.210.1.0/24", gateway="10.210.1.1", vip_range="10.210.1.192/26")

@@ -19,11 +19,11 @@ sys.path.insert(0, os.path.dirname(__file__))
 from openstack_fake_cloud import CLOUDS_YAML, COMPUTE, NETWORK, FakeCloud  # noqa: E402  pylint: disable=wrong-import-position
 
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.errors import IaasError  # noqa: E402
-from ansible_collections.secure_cloud.iaas.plugins.module_utils.instance import desired_instance  # noqa: E402
-from ansible_collections.secure_cloud.iaas.plugins.module_utils.openstack_provider import OpenStackProvider  # noqa: E402
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.model.instance import desired_instance  # noqa: E402
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.openstack.provider import OpenStackProvider  # noqa: E402
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.store import StateStore  # noqa: E402
-from ansible_collections.secure_cloud.iaas.plugins.module_utils.vip import desired_vip  # noqa: E402
-from ansible_collections.secure_cloud.iaas.plugins.module_utils.vlan import desired_vlan  # noqa: E402
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.model.vip import desired_vip  # noqa: E402
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.model.vlan import desired_vlan  # noqa: E402
 
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIH0tbV+3l9xk3n2p3ZbOa8bqL3z6r4Xc0b6Ht2m1uYkF admin@example"
 

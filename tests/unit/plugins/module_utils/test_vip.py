@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.errors import IaasError
-from ansible_collections.secure_cloud.iaas.plugins.module_utils.vip import (
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.model.vip import (
     desired_vip,
     instance_vips,
     plan_update,

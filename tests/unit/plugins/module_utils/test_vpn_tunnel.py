@@ -12,13 +12,13 @@ import stat
 
 import pytest
 
-from ansible_collections.secure_cloud.iaas.plugins.module_utils.docker_vpn import (
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.docker.vpn import (
     render_connection,
     render_firewall,
     render_psk,
 )
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.errors import IaasError
-from ansible_collections.secure_cloud.iaas.plugins.module_utils.vpn_tunnel import (
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.model.vpn_tunnel import (
     DEFAULT_ESP_PROPOSALS,
     DEFAULT_IKE_PROPOSALS,
     cert_identity,

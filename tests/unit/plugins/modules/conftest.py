@@ -13,7 +13,7 @@ from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.secure_cloud.iaas.plugins.module_utils import resource
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.errors import IaasError
-from ansible_collections.secure_cloud.iaas.plugins.module_utils.instance import (
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.model.instance import (
     format_memory,
     instance_result,
     instance_type_of,
@@ -119,7 +119,7 @@ class FakeProvider(Provider):
 
     # Helpers for arranging a test.
     def add_vlan(self, name, location, cidr, vlan_type="private", gateway=None, vip_range=None):
-        from ansible_collections.secure_cloud.iaas.plugins.module_utils.vlan import desired_vlan
+        from ansible_collections.secure_cloud.iaas.plugins.module_utils.model.vlan import desired_vlan
         spec = desired_vlan(dict(name=name, location=location, type=vlan_type, cidr=cidr, gateway=gateway,
                                  vip_range=vip_range, labels=None), self.name)
         self.vlans[name] = dict(spec, id="net-" + name)

@@ -22,8 +22,8 @@ import hmac
 import os
 import re
 
-from ansible_collections.secure_cloud.iaas.plugins.module_utils import ipam
-from ansible_collections.secure_cloud.iaas.plugins.module_utils.common import check_labels, check_name
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.model import ipam
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.model.common import check_labels, check_name
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.errors import IaasError
 
 try:

@@ -36,10 +36,10 @@ from __future__ import annotations
 import json
 import time
 
-from ansible_collections.secure_cloud.iaas.plugins.module_utils import ipam
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.model import ipam
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.errors import IaasError, ProviderError
-from ansible_collections.secure_cloud.iaas.plugins.module_utils.instance import used_addresses
-from ansible_collections.secure_cloud.iaas.plugins.module_utils.vpn_tunnel import (
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.model.instance import used_addresses
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.model.vpn_tunnel import (
     AEAD,
     DH,
     ENC,
@@ -250,7 +250,7 @@ class OpenStackVpn(object):
 
     # -- reading ------------------------------------------------------------------
     def _vlan_router(self, vlan_name, field="public_vlan"):
-        from ansible_collections.secure_cloud.iaas.plugins.module_utils.openstack_provider import network_name
+        from ansible_collections.secure_cloud.iaas.plugins.module_utils.openstack.provider import network_name
         router = next(iter(self._list("find the router of vlan %s" % vlan_name, self.conn.network.routers,
                                       name=network_name(vlan_name))), None)
         if router is None:
@@ -268,7 +268,7 @@ class OpenStackVpn(object):
 
     def _vpn_ports(self):
         """{vlan: port} of the VPN router ports."""
-        from ansible_collections.secure_cloud.iaas.plugins.module_utils.openstack_provider import read_tags
+        from ansible_collections.secure_cloud.iaas.plugins.module_utils.openstack.provider import read_tags
         out = {}
         for port in self._managed_ports():
             values = read_tags(port.tags)[0]
@@ -308,7 +308,7 @@ class OpenStackVpn(object):
         conns = [c for c in state["conns"].values() if (c.name or "").startswith(VPN_PREFIX)]
         if not conns:
             return []
-        from ansible_collections.secure_cloud.iaas.plugins.module_utils.openstack_provider import MANAGED, NETWORK_PREFIX
+        from ansible_collections.secure_cloud.iaas.plugins.module_utils.openstack.provider import MANAGED, NETWORK_PREFIX
         vlans = dict((v["name"], v) for v in self.list_vlans())
         by_network = dict((v["id"], v["name"]) for v in vlans.values())
         subnet_vlan = dict((s.id, by_network.get(s.network_id))
@@ -424,7 +424,7 @@ class OpenStackVpn(object):
         want: routing_want(). Returns [reason] for what was (or, with apply=False, would be) changed;
         only: the vlans to look at (all when None).
         """
-        from ansible_collections.secure_cloud.iaas.plugins.module_utils.openstack_provider import (
+        from ansible_collections.secure_cloud.iaas.plugins.module_utils.openstack.provider import (
             MANAGED,
             make_tags,
             network_name,

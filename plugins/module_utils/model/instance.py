@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import re
 
-from ansible_collections.secure_cloud.iaas.plugins.module_utils import image_signature, ipam
-from ansible_collections.secure_cloud.iaas.plugins.module_utils.common import HOSTNAME_RE, check_labels, check_name
+from ansible_collections.secure_cloud.iaas.plugins.module_utils import image_signature
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.model import ipam
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.model.common import HOSTNAME_RE, check_labels, check_name
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.errors import IaasError
 
 # instance_type: (cpus, memory in MiB). Sized for small hosts: a provider

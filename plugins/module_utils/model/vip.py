@@ -18,8 +18,8 @@ The rules for the cases that could leave an address behind:
 
 from __future__ import annotations
 
-from ansible_collections.secure_cloud.iaas.plugins.module_utils import ipam
-from ansible_collections.secure_cloud.iaas.plugins.module_utils.common import check_labels, check_name
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.model import ipam
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.model.common import check_labels, check_name
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.errors import IaasError
 
 VIP_ARGUMENT_SPEC = dict(

@@ -25,7 +25,7 @@
 from __future__ import annotations
 
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.errors import IaasError
-from ansible_collections.secure_cloud.iaas.plugins.module_utils.vip import vip_result
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.model.vip import vip_result
 
 VIP_PREFIX = "sciaas-vip-"
 
@@ -42,12 +42,12 @@ class OpenStackVips(object):
     """Needs from its host class: conn, _api, _list, _managed_ports, list_vlans, list_instances."""
 
     def _vip_ports(self):
-        from ansible_collections.secure_cloud.iaas.plugins.module_utils.openstack_provider import read_tags
+        from ansible_collections.secure_cloud.iaas.plugins.module_utils.openstack.provider import read_tags
         return [p for p in self._managed_ports() if read_tags(p.tags)[0].get("kind") == "vip"]
 
     def _ports_on(self, vlan_name):
         """{instance name: port} on a vlan."""
-        from ansible_collections.secure_cloud.iaas.plugins.module_utils.openstack_provider import read_tags
+        from ansible_collections.secure_cloud.iaas.plugins.module_utils.openstack.provider import read_tags
         out = {}
         for port in self._managed_ports():
             values = read_tags(port.tags)[0]
@@ -60,7 +60,7 @@ class OpenStackVips(object):
         return found[0] if found else None
 
     def _vip_from(self, port):
-        from ansible_collections.secure_cloud.iaas.plugins.module_utils.openstack_provider import read_tags, tag_list
+        from ansible_collections.secure_cloud.iaas.plugins.module_utils.openstack.provider import read_tags, tag_list
         values, labels = read_tags(port.tags)
         address = port.fixed_ips[0]["ip_address"]
         vlan = next((v for v in self.list_vlans() if v["name"] == values.get("vlan")), None)
@@ -84,7 +84,7 @@ class OpenStackVips(object):
         return next((v for v in self.list_vips() if v["name"] == name), None)
 
     def _vip_tags(self, vip):
-        from ansible_collections.secure_cloud.iaas.plugins.module_utils.openstack_provider import make_tags
+        from ansible_collections.secure_cloud.iaas.plugins.module_utils.openstack.provider import make_tags
         tags = make_tags(dict(kind="vip", name=vip["name"], vlan=vip["vlan"], location=vip["location"],
                               holder=vip.get("stored_holder")), vip["labels"])
         return tags + ["sciaas:allowed=%s" % name for name in vip["allowed_instances"]]
@@ -185,7 +185,7 @@ class OpenStackVips(object):
     # -- keepalived cloud_api -------------------------------------------------
     def claim_vip(self, name, holder):
         """Make ``holder`` the vip's holder through the API (the keepalived cloud_api action)."""
-        from ansible_collections.secure_cloud.iaas.plugins.module_utils.vip import check_holder
+        from ansible_collections.secure_cloud.iaas.plugins.module_utils.model.vip import check_holder
         current = self.get_vip(name)
         if current is None:
             raise IaasError("vip %s does not exist" % name, field="name", fix="create it with secure_cloud.iaas.vip")

@@ -31,13 +31,13 @@ import math
 import os
 import traceback
 
-from ansible_collections.secure_cloud.iaas.plugins.module_utils import ipam
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.model import ipam
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.errors import IaasError, ProviderError
-from ansible_collections.secure_cloud.iaas.plugins.module_utils.instance import instance_result, parse_memory
-from ansible_collections.secure_cloud.iaas.plugins.module_utils.openstack_vips import OpenStackVips
-from ansible_collections.secure_cloud.iaas.plugins.module_utils.openstack_vpn import OpenStackVpn
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.model.instance import instance_result, parse_memory
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.openstack.vips import OpenStackVips
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.openstack.vpn import OpenStackVpn
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.provider import Provider
-from ansible_collections.secure_cloud.iaas.plugins.module_utils.vlan import vlan_result
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.model.vlan import vlan_result
 
 try:
     import openstack
@@ -666,7 +666,7 @@ class OpenStackProvider(OpenStackVips, OpenStackVpn, Provider):
 
 
 def _instance_types():
-    from ansible_collections.secure_cloud.iaas.plugins.module_utils.instance import INSTANCE_TYPES
+    from ansible_collections.secure_cloud.iaas.plugins.module_utils.model.instance import INSTANCE_TYPES
     return INSTANCE_TYPES
 
 

@@ -8,8 +8,8 @@ Used by the vlan and vlan_info modules and by every provider.
 
 from __future__ import annotations
 
-from ansible_collections.secure_cloud.iaas.plugins.module_utils import ipam
-from ansible_collections.secure_cloud.iaas.plugins.module_utils.common import check_labels, check_name
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.model import ipam
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.model.common import check_labels, check_name
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.errors import IaasError
 
 VLAN_TYPES = ("public", "private")

@@ -24,9 +24,10 @@ import ipaddress
 import os
 import time
 
-from ansible_collections.secure_cloud.iaas.plugins.module_utils import bridge_guard, netns
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.docker.host import bridge_guard
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.docker.host import netns
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.errors import IaasError, ProviderError
-from ansible_collections.secure_cloud.iaas.plugins.module_utils.vip import HANDOVER_HOOK, HANDOVER_TIMEOUT, vip_result
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.model.vip import HANDOVER_HOOK, HANDOVER_TIMEOUT, vip_result
 
 KIND = "vip"
 

@@ -36,10 +36,12 @@ import re
 import tarfile
 import time
 
-from ansible_collections.secure_cloud.iaas.plugins.module_utils import guest, ipam, netns
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.docker import guest
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.model import ipam
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.docker.host import netns
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.errors import IaasError, ProviderError
-from ansible_collections.secure_cloud.iaas.plugins.module_utils.instance import used_addresses
-from ansible_collections.secure_cloud.iaas.plugins.module_utils.vpn_tunnel import (
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.model.instance import used_addresses
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.model.vpn_tunnel import (
     KIND,
     STATUS_CONFIGURED,
     STATUS_ESTABLISHED,
@@ -305,7 +307,7 @@ class DockerVpn(object):
             return self.resolve_image(GATEWAY_BASE)["id"]
 
     def _create_gateway(self, location, addresses, public_vlan, timeout):
-        from ansible_collections.secure_cloud.iaas.plugins.module_utils.docker_provider import network_name
+        from ansible_collections.secure_cloud.iaas.plugins.module_utils.docker.provider import network_name
         name = gateway_name(location)
         labels = {_PREFIX + "managed": "true", _PREFIX + "kind": "vpn_gateway", _PREFIX + "location": location,
                   guest.GUEST_LABEL: "true"}
@@ -354,7 +356,7 @@ class DockerVpn(object):
             self._api("remove the VPN gateway %s" % container.name, container.remove, force=True, v=True)
 
     def _attach_vlans(self, container, addresses):
-        from ansible_collections.secure_cloud.iaas.plugins.module_utils.docker_provider import network_name
+        from ansible_collections.secure_cloud.iaas.plugins.module_utils.docker.provider import network_name
         have = self._gateway_addresses(container)
         for vlan, ip in sorted(addresses.items()):
             if vlan not in have:

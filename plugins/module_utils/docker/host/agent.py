@@ -43,19 +43,20 @@ import threading
 import time
 import zipfile
 
-from ansible_collections.secure_cloud.iaas.plugins.module_utils import bridge_guard, guest
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.docker.host import bridge_guard
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.docker import guest
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.errors import IaasError, ProviderError
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.provider import get_provider
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.store import StateStore
 
 _PACKAGE = "ansible_collections.secure_cloud.iaas.plugins.module_utils"
 _OURS = _PACKAGE.replace(".", "/") + "/"
-MODULE = _PACKAGE + ".host_agent"
+MODULE = _PACKAGE + ".docker.host.agent"
 LAUNCHER = "secure_cloud_iaas_agent.py"
 # The agent is a program, not module code: module_utils only ever receive a
 # command runner, and this launcher (written beside the code) gives the agent
 # a plain subprocess one.
-_LAUNCHER_TEXT = """# secure_cloud.iaas host agent (written by the docker provider; see host_agent.py)
+_LAUNCHER_TEXT = """# secure_cloud.iaas host agent (written by the docker provider; see its docker/host/agent.py)
 import os
 import subprocess
 import sys
@@ -90,10 +91,10 @@ def _code_root():
 
 
 def _code_files():
-    """{relative path: bytes}: the collection's module_utils the agent runs (host_agent
-    and docker_provider and all they import) and, from a module's payload, the
-    ansible.module_utils it carries (the agent's interpreter may have no
-    ansible-core of its own)."""
+    """{relative path: bytes}: the collection's module_utils the agent runs (this
+    module and the docker provider and all they import) and, from a module's
+    payload, the ansible.module_utils it carries (the agent's interpreter may
+    have no ansible-core of its own)."""
     root = _code_root()
     if zipfile.is_zipfile(root):
         with zipfile.ZipFile(root) as payload:
@@ -101,23 +102,31 @@ def _code_files():
                              if n.endswith(".py") and n.startswith(("ansible/", _OURS)))
     else:
         available = {}
-        for name in sorted(os.listdir(os.path.join(root, _OURS))):
-            if name.endswith(".py"):
-                with open(os.path.join(root, _OURS, name), "rb") as handle:
-                    available[_OURS + name] = handle.read()
+        for top, _dirs, names in os.walk(os.path.join(root, _OURS)):
+            for name in sorted(n for n in names if n.endswith(".py")):
+                path = os.path.join(top, name)
+                with open(path, "rb") as handle:
+                    available[os.path.relpath(path, root)] = handle.read()
     files = dict((n, data) for n, data in available.items() if n.startswith("ansible/"))
     # The same closure whichever module's payload it comes from, so every
     # module finds the same version running.
-    todo = ["host_agent", "docker_provider"]
+    todo = [_OURS + "docker/host/agent.py", _OURS + "docker/provider.py"]
     while todo:
-        path = _OURS + todo.pop() + ".py"
+        path = todo.pop()
         if path in files or path not in available:
             continue
         files[path] = available[path]
         for node in ast.walk(ast.parse(files[path])):
             if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(_PACKAGE):
-                rest = node.module[len(_PACKAGE):].lstrip(".")
-                todo.extend([rest] if rest else [alias.name for alias in node.names])
+                base = _OURS + node.module[len(_PACKAGE):].lstrip(".").replace(".", "/")
+                # "from pkg.mod import name" or "from pkg import mod".
+                todo.append(base.rstrip("/") + ".py")
+                todo.extend("%s/%s.py" % (base.rstrip("/"), alias.name) for alias in node.names)
+    # The packages' own __init__ files come along with their modules.
+    for path in list(files):
+        init = path.rsplit("/", 1)[0] + "/__init__.py"
+        if init in available:
+            files[init] = available[init]
     return files
 
 

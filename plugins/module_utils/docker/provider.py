@@ -27,13 +27,15 @@ import tarfile
 import time
 import traceback
 
-from ansible_collections.secure_cloud.iaas.plugins.module_utils import guest, host_agent, host_isolation
-from ansible_collections.secure_cloud.iaas.plugins.module_utils.docker_vips import DockerVips
-from ansible_collections.secure_cloud.iaas.plugins.module_utils.docker_vpn import DockerVpn
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.docker import guest
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.docker.host import agent as host_agent
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.docker.host import isolation as host_isolation
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.docker.vips import DockerVips
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.docker.vpn import DockerVpn
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.errors import IaasError, ProviderError
-from ansible_collections.secure_cloud.iaas.plugins.module_utils.instance import instance_result, parse_memory
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.model.instance import instance_result, parse_memory
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.provider import DEFAULT_DOCKER_HOST, Provider
-from ansible_collections.secure_cloud.iaas.plugins.module_utils.vlan import vlan_result
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.model.vlan import vlan_result
 
 try:
     import docker
