@@ -1,21 +1,26 @@
 # -*- coding: utf-8 -*-
 # Copyright: secure_cloud maintainers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The provider interface every resource module talks to, and provider selection.
+"""The provider contract every resource module talks to, the common provider options, and provider selection.
 
-A provider turns the abstract resources (vlan, instance; vip and vpn_tunnel
-later) into a platform's objects. It is resource-oriented: for each kind,
+A provider turns the abstract resources (vlan, instance, vip, vpn_tunnel)
+into a platform's objects. It is resource-oriented: for each kind,
 ``list_<kind>s``, ``get_<kind>``, ``create_<kind>``, ``update_<kind>`` and
-``delete_<kind>``, taking and returning the plain result dicts that
-``vlan.py`` and ``instance.py`` define. Validation, address allocation and
-planning happen above it, once, for every provider; a provider only carries
-out a fully specified request.
+``delete_<kind>``, taking and returning the plain result dicts that model/
+defines. Validation, address allocation and planning happen above it, in
+model/, once for every provider; a provider only carries out a fully
+specified request. ``Provider`` declares every operation a module or plugin
+calls; ``capabilities()`` tells the planners what the platform can change in
+place. How to add a provider: docs/architecture.md.
 
-Modules never import a platform SDK: only a provider module does, and only
-``get_provider`` imports a provider module.
+Modules never import a platform SDK: only a provider package does, and only
+``get_provider`` imports a provider package.
 """
 
 from __future__ import annotations
+
+import abc
+import contextlib
 
 from ansible.module_utils.basic import env_fallback
 
@@ -81,17 +86,35 @@ def check_location_allowed(params, location, field="location"):
                         % ", ".join(allowed))
 
 
-class Provider(object):
-    """Abstract provider. Every method raises IaasError on failure.
+class Capabilities(object):
+    """What a provider can do beyond the common contract; planners read it instead of lists of their own.
 
-    Result dicts follow the shapes in vlan.py (``vlan_result``) and instance.py
-    (``instance_result``); ``id`` is the platform's own identifier.
+    mutable: {kind: fields that change in place on an existing resource}; any
+    other difference is an immutable change (it fails, or needs recreate).
+    enforces: what the platform itself keeps true (for reports and docs):
+    ``vip_allow_list`` (only allowed instances get a vip's traffic),
+    ``vlan_isolation`` (vlans cannot reach each other or the host),
+    ``guest_confinement`` (root in a guest stays in the guest).
+    """
+
+    def __init__(self, mutable, enforces=()):
+        self.mutable = dict((kind, tuple(fields)) for kind, fields in mutable.items())
+        self.enforces = frozenset(enforces)
+
+    def can_change(self, kind, field):
+        return field in self.mutable.get(kind, ())
+
+
+class Provider(abc.ABC):
+    """The one contract between the modules (and the inventory plugin) and a platform.
+
+    Every method raises IaasError on failure. Results follow the shapes of
+    model/ (``vlan_result``, ``instance_result``, ``vip_result``,
+    ``vpn_tunnel_result``); ``id`` is the platform's own identifier. A module
+    calls nothing that is not declared here.
     """
 
     name = None
-    # Fields a provider can change in place on an existing resource; any other
-    # difference is an immutable change (fails, or recreate: true).
-    mutable_fields = {"vlan": (), "instance": ()}
 
     def __init__(self, params, store, run_command=None):
         self.params = params
@@ -109,145 +132,171 @@ class Provider(object):
                             fix="run the task through a secure_cloud.iaas module")
         return self._run_command(argv, data=data)
 
-    # -- catalog --------------------------------------------------------
-    def list_images(self):
-        """[{name, reference, digest, id}] for every image of the catalog."""
-        raise NotImplementedError
+    @contextlib.contextmanager
+    def transaction(self):
+        """Held while a module reads, plans and writes, so two runs at once never
+        plan with the same free address or the same reservation. The only lock a
+        module takes; never held across a package install or a wait for a boot."""
+        with self.store.lock():
+            yield self
 
+    @abc.abstractmethod
+    def capabilities(self):
+        """This provider's Capabilities."""
+
+    # -- catalog --------------------------------------------------------
+    @abc.abstractmethod
+    def list_images(self):
+        """[{name, reference, digests, id}] for every image of the catalog."""
+
+    @abc.abstractmethod
     def resolve_image(self, image):
         """The catalog entry for ``image`` (a catalog name or a reference); IaasError if unknown."""
-        raise NotImplementedError
 
     # -- host facts -----------------------------------------------------
+    @abc.abstractmethod
     def reserved_networks(self):
         """[(cidr, description)] a vlan may not overlap: routes of the host, other platform networks."""
-        raise NotImplementedError
 
     # -- vlan -----------------------------------------------------------
+    @abc.abstractmethod
     def list_vlans(self):
-        raise NotImplementedError
+        """[vlan result], sorted by name."""
 
     def get_vlan(self, name):
-        for vlan in self.list_vlans():
-            if vlan["name"] == name:
-                return vlan
-        return None
+        """The vlan NAME or None (derived from list_vlans)."""
+        return next((v for v in self.list_vlans() if v["name"] == name), None)
 
+    @abc.abstractmethod
     def create_vlan(self, spec):
         """spec: a complete vlan dict (cidr, gateway, vip_range resolved); returns the result."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def ensure_isolation(self, apply=True):
         """Whatever keeps vlans apart beyond the platform's own objects, brought in line.
 
         Returns True when something was (or, with apply=False, would be) changed.
         """
-        return False
 
-    def update_vlan(self, current, changes):
-        raise IaasError("the %s provider cannot change a vlan in place" % self.name)
-
+    @abc.abstractmethod
     def delete_vlan(self, current):
-        raise NotImplementedError
+        """Remove the vlan; the module has checked that nothing uses it."""
 
+    @abc.abstractmethod
     def foreign_addresses(self):
         """{vlan: {ip: holder}} held on vlans by anything that is not an instance."""
-        return {}
 
     # -- instance -------------------------------------------------------
+    @abc.abstractmethod
     def list_instances(self, keys=True):
         """Every instance of the collection. keys=False may leave ssh_public_keys empty:
         for callers that need only names and addresses (a file read per instance on
         the docker provider, which planning under the lock must not pay N times)."""
-        raise NotImplementedError
 
     def get_instance(self, name):
-        for inst in self.list_instances():
-            if inst["name"] == name:
-                return inst
-        return None
+        """The instance NAME or None (derived from list_instances; a provider may look it up directly)."""
+        return next((i for i in self.list_instances() if i["name"] == name), None)
 
+    @abc.abstractmethod
     def interface_names(self, networks, vlans):
-        """The guest's interface name for each entry of networks ([{vlan, ip}]), in that order.
+        """The guest's interface name for each entry of networks ([{vlan, ip}]), in that order; vlans: {name: vlan}."""
 
-        vlans: {name: vlan}. By default the order of networks: eth0, eth1, ...
-        """
-        return ["eth%d" % i for i in range(len(networks))]
-
+    @abc.abstractmethod
     def create_instance(self, spec, run, wait, timeout):
         """spec: a complete instance dict (every network has its ip); run: start it.
 
         On any error nothing of the instance is left behind.
         """
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def wait_instance(self, current, timeout):
         """Until the instance is ready (systemd running or degraded); IaasError on timeout."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def update_instance(self, current, changes):
-        """changes: {field: new value} for fields in mutable_fields['instance']."""
-        raise NotImplementedError
+        """changes: {field: new value}, fields that capabilities() says change in place."""
 
+    @abc.abstractmethod
     def start_instance(self, current, wait, timeout):
-        raise NotImplementedError
+        """Start it; the instance as it is then."""
 
+    @abc.abstractmethod
     def stop_instance(self, current, wait, timeout):
-        raise NotImplementedError
+        """Stop it; the instance as it is then."""
 
+    @abc.abstractmethod
     def restart_instance(self, current, wait, timeout):
-        raise NotImplementedError
+        """Restart it; the instance as it is then."""
 
+    @abc.abstractmethod
     def delete_instance(self, current):
-        raise NotImplementedError
+        """Remove it and everything that was its own (ports, volumes of the container)."""
 
-    # -- vip (a provider without vips has none) ------------------------------
+    @abc.abstractmethod
+    def connection_vars(self, instance):
+        """Host variables that reach the instance (ansible_connection and friends), for the inventory."""
+
+    # -- vip ------------------------------------------------------------
+    @abc.abstractmethod
     def list_vips(self):
-        return []
+        """[vip result]; holder read from the network, not from a record."""
 
-    # -- vpn_tunnel (a provider without tunnels has none) ---------------------
+    def get_vip(self, name):
+        """The vip NAME or None (derived from list_vips)."""
+        return next((v for v in self.list_vips() if v["name"] == name), None)
+
+    @abc.abstractmethod
+    def create_vip(self, spec):
+        """Reserve spec's address for spec's allowed instances (and give it to spec's holder, if any)."""
+
+    @abc.abstractmethod
+    def update_vip(self, current, changes):
+        """changes: {allowed_instances, holder, labels}; a holder change is make-before-break."""
+
+    @abc.abstractmethod
+    def delete_vip(self, current):
+        """The address leaves every instance of the vlan, then the reservation goes."""
+
+    # -- vpn_tunnel -----------------------------------------------------
+    @abc.abstractmethod
     def list_vpn_tunnels(self):
-        """[vpn_tunnel result] (vpn_tunnel.py ``vpn_tunnel_result``), status read from the gateway."""
-        return []
+        """[vpn_tunnel result], status read from the platform."""
 
     def get_vpn_tunnel(self, name):
+        """The tunnel NAME or None (derived from list_vpn_tunnels)."""
         return next((t for t in self.list_vpn_tunnels() if t["name"] == name), None)
 
+    @abc.abstractmethod
     def prepare_vpn_tunnel(self, tunnel):
         """(tunnel as this provider carries it, [note for the user]); IaasError for what it cannot carry.
 
         Called before anything is compared or written (and in check mode), so
         a request the platform cannot express fails before any change.
         """
-        return tunnel, []
 
+    @abc.abstractmethod
     def vpn_tunnel_record(self, name):
         """The stored settings and secret fingerprint of a tunnel, or None."""
-        return None
 
+    @abc.abstractmethod
     def plan_vpn_gateway(self, location, public_vlan, vlan_names):
         """{vlan: address} the location's VPN gateway has or would get."""
-        raise IaasError("the %s provider has no VPN tunnels" % self.name, field="provider")
 
+    @abc.abstractmethod
     def vpn_drift(self, tunnel):
         """[reason] why an existing tunnel's platform objects are not in place; empty when they are."""
-        return []
 
+    @abc.abstractmethod
     def apply_vpn_tunnel(self, tunnel, secrets, record_extra, restart, timeout):
         """Create or update a tunnel (secrets: {psk} or {cacert, cert, key}, None to keep); the result."""
-        raise IaasError("the %s provider has no VPN tunnels" % self.name, field="provider")
 
+    @abc.abstractmethod
     def wait_vpn_tunnel(self, name, timeout):
         """Until established; IaasError naming what it waited for on timeout."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def delete_vpn_tunnel(self, current, timeout):
-        raise NotImplementedError
-
-    # -- connection facts for the inventory ---------------------------------
-    def connection_vars(self, instance):
-        """Host variables that reach the instance (ansible_connection and friends)."""
-        raise NotImplementedError
+        """Remove the tunnel (and the location's gateway with its last tunnel)."""
 
 
 def get_provider(params, run_command=None):
@@ -256,6 +305,8 @@ def get_provider(params, run_command=None):
     run_command(argv, data=None) -> (rc, stdout, stderr) runs host commands
     (the module's AnsibleModule.run_command).
     """
+    # The one place that imports a provider, and only the one asked for:
+    # importing the other's SDK too would cost every module run 0.2 s.
     name = params.get("provider") or "docker"
     store = StateStore(params.get("state_dir") or DEFAULT_STATE_DIR)
     if name == "docker":

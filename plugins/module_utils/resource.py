@@ -16,6 +16,7 @@ import traceback
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.errors import IaasError
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.model.common import check_labels, filter_resources
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.provider import get_provider, provider_argument_spec
 
 WAIT_ARGUMENT_SPEC = dict(
@@ -97,7 +98,6 @@ class InfoModule(ResourceModule):
         raise NotImplementedError
 
     def execute(self):
-        from ansible_collections.secure_cloud.iaas.plugins.module_utils.model.common import check_labels, filter_resources
         found = filter_resources(self.list_resources(), name=self.params.get("name"),
                                  location=self.params.get("location"),
                                  labels=check_labels(self.params.get("labels")))

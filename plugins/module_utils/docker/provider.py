@@ -34,7 +34,7 @@ from ansible_collections.secure_cloud.iaas.plugins.module_utils.docker.vips impo
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.docker.vpn import DockerVpn
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.errors import IaasError, ProviderError
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.model.instance import instance_result, parse_memory
-from ansible_collections.secure_cloud.iaas.plugins.module_utils.provider import DEFAULT_DOCKER_HOST, Provider
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.provider import DEFAULT_DOCKER_HOST, Capabilities, Provider
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.model.vlan import vlan_result
 
 try:
@@ -105,7 +105,6 @@ def local_routes(path="/proc/net/route"):
 
 class DockerProvider(DockerVips, DockerVpn, Provider):
     name = "docker"
-    mutable_fields = {"vlan": (), "instance": ("cpus", "memory", "ssh_public_keys")}
 
     def __init__(self, params, store, run_command=None):
         super(DockerProvider, self).__init__(params, store, run_command=run_command)
@@ -125,6 +124,11 @@ class DockerProvider(DockerVips, DockerVpn, Provider):
         # (Not for a caller that cannot run host commands: the inventory plugin.)
         if self.is_local() and params.get("start_host_agent", True) and run_command is not None:
             host_agent.ensure_running(self.run_command, self.docker_host, self.store.state_dir)
+
+    def capabilities(self):
+        # The engine resizes a container in place and keys are a file.
+        return Capabilities(mutable={"vlan": (), "instance": ("cpus", "memory", "ssh_public_keys")},
+                            enforces=("vip_allow_list", "vlan_isolation", "guest_confinement"))
 
     # -- helpers ---------------------------------------------------------
     def _api(self, what, func, *args, **kwargs):

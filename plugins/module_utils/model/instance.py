@@ -49,8 +49,6 @@ INSTANCE_ARGUMENT_SPEC = dict(
 )
 
 # Fields that cannot change on an existing instance without recreate: true.
-IMMUTABLE_FIELDS = ("image", "image_digest", "networks", "hostname", "admin_user", "labels")
-MUTABLE_FIELDS = ("cpus", "memory", "ssh_public_keys")
 
 USER_RE = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
 KEY_RE = re.compile(r"^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com|"
@@ -278,6 +276,12 @@ def instance_differences(current, params, provider):
         keys = check_keys(params["ssh_public_keys"])
         if sorted(keys) != sorted(current["ssh_public_keys"]):
             mutable["ssh_public_keys"] = keys
+    # What this provider cannot change in place is an immutable change there,
+    # so check mode promises only what the real run does.
+    capabilities = provider.capabilities()
+    for field in sorted(mutable):
+        if not capabilities.can_change("instance", field):
+            immutable.append((field, current[field], mutable.pop(field)))
     return immutable, mutable
 
 

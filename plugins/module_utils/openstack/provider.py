@@ -36,7 +36,7 @@ from ansible_collections.secure_cloud.iaas.plugins.module_utils.errors import Ia
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.model.instance import instance_result, parse_memory
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.openstack.vips import OpenStackVips
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.openstack.vpn import OpenStackVpn
-from ansible_collections.secure_cloud.iaas.plugins.module_utils.provider import Provider
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.provider import Capabilities, Provider
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.model.vlan import vlan_result
 
 try:
@@ -164,9 +164,6 @@ class GuardedConnection(object):
 
 class OpenStackProvider(OpenStackVips, OpenStackVpn, Provider):
     name = "openstack"
-    # Nova cannot change a flavor or a keypair without a resize or a rebuild:
-    # nothing changes in place on this provider.
-    mutable_fields = {"vlan": (), "instance": ()}
     # Seconds between two polls of a server's status (the SDK's interval).
     poll_interval = 2
 
@@ -176,6 +173,20 @@ class OpenStackProvider(OpenStackVips, OpenStackVpn, Provider):
             connection = self._connect(params)
         self.conn = GuardedConnection(connection, self._unreachable)
         self._cache = {}
+
+    def ensure_isolation(self, apply=True):
+        # Neutron keeps networks apart itself (separate networks, security
+        # groups made with each vlan): nothing of the host's to bring in line.
+        return False
+
+    def interface_names(self, networks, vlans):
+        # The ports are attached in the order given.
+        return ["eth%d" % i for i in range(len(networks))]
+
+    def capabilities(self):
+        # Nova cannot change a flavor or a keypair without a resize or a rebuild:
+        # nothing of an instance changes in place on this provider.
+        return Capabilities(mutable={"vlan": (), "instance": ()}, enforces=("vip_allow_list", "vlan_isolation"))
 
     @staticmethod
     def _connect(params):

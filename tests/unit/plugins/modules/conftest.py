@@ -19,7 +19,8 @@ from ansible_collections.secure_cloud.iaas.plugins.module_utils.model.instance i
     instance_type_of,
     parse_memory,
 )
-from ansible_collections.secure_cloud.iaas.plugins.module_utils.provider import Provider
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.model.vlan import desired_vlan
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.provider import Capabilities, Provider
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.store import StateStore
 
 DEBIAN12_ID = "sha256:" + "a" * 64
@@ -30,7 +31,6 @@ class FakeProvider(Provider):
     """Holds vlans and instances in dicts and records every write."""
 
     name = "fake"
-    mutable_fields = {"vlan": (), "instance": ("cpus", "memory", "ssh_public_keys")}
 
     def __init__(self, store):
         super(FakeProvider, self).__init__({}, store)
@@ -40,6 +40,9 @@ class FakeProvider(Provider):
         self.routes = [("192.0.2.0/24", "a route of the host via eth0")]
         self.fail_on_network = None
         self.boot_fails = False
+
+    def capabilities(self):
+        return Capabilities(mutable={"vlan": (), "instance": ("cpus", "memory", "ssh_public_keys")})
 
     def list_images(self):
         return [dict(name="debian12", reference="secure-cloud-iaas/instance:debian12", id=DEBIAN12_ID, digests=[]),
@@ -117,9 +120,32 @@ class FakeProvider(Provider):
     def connection_vars(self, instance):
         return dict(ansible_connection="local")
 
+    def ensure_isolation(self, apply=True):
+        return False
+
+    def foreign_addresses(self):
+        return {}
+
+    def interface_names(self, networks, vlans):
+        return ["eth%d" % i for i in range(len(networks))]
+
+    # No vips and no tunnels on this fake (the vip and vpn_tunnel modules have
+    # tests of their own against the docker and openstack providers).
+    def list_vips(self):
+        return []
+
+    def list_vpn_tunnels(self):
+        return []
+
+    def _unsupported(self, *args, **kwargs):
+        raise IaasError("the fake provider has no vips or tunnels", field="provider")
+
+    create_vip = update_vip = delete_vip = _unsupported
+    prepare_vpn_tunnel = vpn_tunnel_record = plan_vpn_gateway = vpn_drift = _unsupported
+    apply_vpn_tunnel = wait_vpn_tunnel = delete_vpn_tunnel = _unsupported
+
     # Helpers for arranging a test.
     def add_vlan(self, name, location, cidr, vlan_type="private", gateway=None, vip_range=None):
-        from ansible_collections.secure_cloud.iaas.plugins.module_utils.model.vlan import desired_vlan
         spec = desired_vlan(dict(name=name, location=location, type=vlan_type, cidr=cidr, gateway=gateway,
                                  vip_range=vip_range, labels=None), self.name)
         self.vlans[name] = dict(spec, id="net-" + name)
