@@ -283,6 +283,12 @@ class Provider(abc.ABC):
         """{vlan: address} the location's VPN gateway has or would get."""
 
     @abc.abstractmethod
+    def prepare_vpn_gateway(self, location, public_vlan, vlan_names, timeout):
+        """Have the location's VPN gateway made and ready to carry tunnels (on docker: a guest booted with
+        strongSwan installed, a minute or more). Called outside the transaction; takes it only as long as it
+        reserves the gateway's addresses."""
+
+    @abc.abstractmethod
     def vpn_drift(self, tunnel):
         """[reason] why an existing tunnel's platform objects are not in place; empty when they are."""
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import traceback
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.basic import AnsibleModule, _load_params
 
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.errors import IaasError
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.model.common import check_labels, filter_resources
@@ -46,6 +46,16 @@ class ResourceModule(object):
 
     def run_command(self, argv, data=None):
         return self.module.run_command(argv, data=data, binary_data=True)
+
+    def given(self, option):
+        """Whether the task set OPTION at all, null included (validation turns an omitted option into None too).
+
+        The arguments as the task gave them come from the loader ansible-core
+        keeps for modules that need them (its docstring: "certainly more
+        future-proof to call this function"); this is the collection's one
+        caller of it.
+        """
+        return option in _load_params()
 
     def fail(self, msg, **kwargs):
         """The one way a module fails."""

@@ -4,7 +4,8 @@
 """State the platform cannot hold itself, in one SQLite file behind a file lock.
 
 Two playbooks that run at once serialise on ``lock()`` (fcntl.flock on a lock
-file beside the database): a check-then-act sequence such as "find a free
+file beside the database), taken through ``provider.transaction()`` and only
+there; a write outside it is refused: a check-then-act sequence such as "find a free
 address, then create the instance with it" runs inside one lock, so they can
 never pick the same address. The directory is private to its owner (0700).
 
@@ -117,14 +118,20 @@ class StateStore(object):
             rows = conn.execute("SELECT name, data FROM records WHERE kind = ? ORDER BY name", (kind,)).fetchall()
         return dict((name, json.loads(data)) for name, data in rows)
 
+    def _writing(self):
+        # Writes belong to a plan made under the same lock (provider.transaction()):
+        # a write outside one is a bug, never a wait.
+        if not self._depth:
+            raise RuntimeError("the state store is written outside provider.transaction()")
+
     def put(self, kind, name, data):
-        with self.lock():
-            with self._db() as conn:
-                conn.execute("INSERT OR REPLACE INTO records (kind, name, data, updated) VALUES (?, ?, ?, ?)",
-                             (kind, name, json.dumps(data, sort_keys=True), time.time()))
+        self._writing()
+        with self._db() as conn:
+            conn.execute("INSERT OR REPLACE INTO records (kind, name, data, updated) VALUES (?, ?, ?, ?)",
+                         (kind, name, json.dumps(data, sort_keys=True), time.time()))
 
     def delete(self, kind, name):
-        with self.lock():
-            with self._db() as conn:
-                cur = conn.execute("DELETE FROM records WHERE kind = ? AND name = ?", (kind, name))
-                return cur.rowcount > 0
+        self._writing()
+        with self._db() as conn:
+            cur = conn.execute("DELETE FROM records WHERE kind = ? AND name = ?", (kind, name))
+            return cur.rowcount > 0

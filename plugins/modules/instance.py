@@ -380,7 +380,7 @@ class InstanceModule(ResourceModule):
         # Planning (addresses) and creation run under one lock: two runs at
         # once never pick the same address. The boot is waited for after the
         # lock is released, so another run need not wait for it.
-        with self.provider.store.lock():
+        with self.provider.transaction():
             desired = self.plan(params, replacing)
             if before:
                 self.provider.delete_instance(before)

@@ -180,8 +180,6 @@ vip:
       sample: web
 """
 
-from ansible.module_utils.basic import _load_params
-
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.model.common import check_name
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.provider import check_location_allowed
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.resource import ResourceModule
@@ -201,8 +199,8 @@ class VipModule(ResourceModule):
         check_name(params["name"])
         # "holder: null" (release) and a missing holder (leave it) are different
         # requests, and validation turns both into None: ask the raw arguments.
-        self.holder_given = "holder" in _load_params()
-        with self.provider.store.lock():
+        self.holder_given = self.given("holder")
+        with self.provider.transaction():
             current = self.provider.get_vip(params["name"])
             if params["state"] == "absent":
                 return self.absent(current)

@@ -200,7 +200,7 @@ class VlanModule(ResourceModule):
             return self.set_resource(None, desired, True)
         # The overlap check and the creation run under one lock, so two runs at
         # once cannot both take the same range.
-        with self.provider.store.lock():
+        with self.provider.transaction():
             check_vlan_placement(desired, self.provider.list_vlans(), self.provider.reserved_networks())
             after = self.provider.create_vlan(desired)
         self.set_resource(None, after, True)
@@ -226,7 +226,7 @@ class VlanModule(ResourceModule):
         if self.check_mode:
             repaired = self.provider.ensure_isolation(apply=False)
         else:
-            with self.provider.store.lock():
+            with self.provider.transaction():
                 repaired = self.provider.ensure_isolation()
         self.set_resource(current, current, repaired)
 
@@ -246,7 +246,7 @@ class VlanModule(ResourceModule):
                             field="state", fix="delete those tunnels (secure_cloud.iaas.vpn_tunnel, state: absent) or "
                                                "take the vlan out of their vlans first")
         if not self.check_mode:
-            with self.provider.store.lock():
+            with self.provider.transaction():
                 self.provider.delete_vlan(current)
         self.set_resource(current, None, True)
 

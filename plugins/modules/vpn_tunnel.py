@@ -347,11 +347,32 @@ class VpnTunnelModule(ResourceModule):
     def execute(self):
         params = self.params
         check_name(params["name"])
-        with self.provider.store.lock():
+        with self.provider.transaction():
             current = self.provider.get_vpn_tunnel(params["name"])
             if params["state"] == "absent":
                 return self.absent(current)
-            return self.present(current)
+            plan = self.plan(current)
+        if plan["action"] == "apply":
+            # Made and booted outside the transaction: a new gateway installs
+            # strongSwan, and every other run on this engine would wait for it.
+            desired = plan["desired"]
+            self.provider.prepare_vpn_gateway(desired["location"], desired["public_vlan"], desired["vlans"],
+                                              params["wait_timeout"])
+            with self.provider.transaction():
+                # Planned again: another run may have changed it meanwhile.
+                plan = self.plan(self.provider.get_vpn_tunnel(params["name"]))
+                if plan["action"] == "apply":
+                    self.apply(plan)
+        # The wait for the peer holds no lock either.
+        after = plan["after"]
+        if plan["action"] == "apply":
+            after = (self.provider.wait_vpn_tunnel(params["name"], params["wait_timeout"]) if params["wait"]
+                     else self.provider.get_vpn_tunnel(params["name"]))
+        elif plan["action"] == "none" and params["wait"] and after["status"] != "established" and not self.check_mode:
+            after = self.provider.wait_vpn_tunnel(params["name"], params["wait_timeout"])
+        if plan["drift"]:
+            self.module.warn("tunnel %s was repaired: %s" % (params["name"], "; ".join(plan["drift"])))
+        self.finish(plan["current"], after, plan["action"] != "none", plan["secret_changed"])
 
     def credentials(self, desired):
         """(secrets for the provider, their fingerprint, psk_file); nothing here is ever returned."""
@@ -365,7 +386,8 @@ class VpnTunnelModule(ResourceModule):
             desired["local_id"] = cert_identity(cert)
         return pems, b"".join(pems[f] for f in ("cacert", "cert", "key")), None
 
-    def present(self, current):
+    def plan(self, current):
+        """What this run does: {"action": none | check | apply, "after", ...}; nothing is written here."""
         params = self.params
         others = [t for t in self.provider.list_vpn_tunnels() if t["name"] != params["name"]]
         desired = desired_tunnel(params, self.provider.list_vlans(), others, self.provider.name, current=current)
@@ -383,11 +405,12 @@ class VpnTunnelModule(ResourceModule):
         if current and current.get("psk_file") != psk_file:
             changes["psk_file"] = psk_file
         drift = self.provider.vpn_drift(current) if current else []
+        plan = dict(current=current, desired=desired, secrets=secrets, changes=changes, drift=drift,
+                    secret_changed=secret_changed, after=current,
+                    secret_fingerprint=(record.get("secret_fingerprint") if not secret_changed
+                                        else fingerprint(secret_material)))
         if current and not changes and not secret_changed and not drift:
-            after = current
-            if params["wait"] and current["status"] != "established" and not self.check_mode:
-                after = self.provider.wait_vpn_tunnel(params["name"], params["wait_timeout"])
-            return self.finish(current, after, False, False)
+            return dict(plan, action="none")
         if self.check_mode:
             after = dict(current or desired, **changes) if current else desired
             if current is None:
@@ -395,21 +418,17 @@ class VpnTunnelModule(ResourceModule):
                                                            desired["vlans"])
                 after.update(gateway_addresses=addresses, gateway_address=addresses[desired["public_vlan"]])
                 after["local_id"] = after["local_id"] or after["gateway_address"]
-            return self.finish(current, after, True, secret_changed)
+            return dict(plan, action="check", after=after, drift=[])
+        return dict(plan, action="apply")
+
+    def apply(self, plan):
+        current, desired = plan["current"], plan["desired"]
         if desired["local_id"] is None and current:
             # The default identity is the gateway's public address: keep what the store says (none).
             desired["local_id"] = None
-        extra = dict(secret_fingerprint=record.get("secret_fingerprint") if not secret_changed
-                     else fingerprint(secret_material))
-        self.provider.apply_vpn_tunnel(desired, secrets, extra, restart=bool(current and (changes or secret_changed)),
-                                       timeout=params["wait_timeout"])
-        if params["wait"]:
-            after = self.provider.wait_vpn_tunnel(params["name"], params["wait_timeout"])
-        else:
-            after = self.provider.get_vpn_tunnel(params["name"])
-        if drift:
-            self.module.warn("tunnel %s was repaired: %s" % (params["name"], "; ".join(drift)))
-        self.finish(current, after, True, secret_changed)
+        self.provider.apply_vpn_tunnel(desired, plan["secrets"], dict(secret_fingerprint=plan["secret_fingerprint"]),
+                                       restart=bool(current and (plan["changes"] or plan["secret_changed"])),
+                                       timeout=self.params["wait_timeout"])
 
     def finish(self, before, after, changed, secret_changed):
         self.set_resource(before, after, changed)

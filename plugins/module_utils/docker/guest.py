@@ -22,7 +22,7 @@ SYS_ADMIN cannot remount it, so the guest's entrypoint waits for READY_FILE
 and the host does the remount first (``prepare``): it enters the guest's
 mount namespace from a forked child and calls mount(2) itself, so no program
 of the guest's ever runs with the host's privileges. The engine remounts the
-tree read-only at every start, so the host agent (host_agent.py) prepares a
+tree read-only at every start, so the host agent (host/agent.py) prepares a
 guest each time it starts.
 """
 

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: secure_cloud maintainers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Vips on the docker provider (mixed into DockerProvider).
+"""Vips on the docker provider.
 
 - The reservation (vlan, address, allow-list, last holder set through the API)
   lives in the state store: Docker has no object for an address nobody owns.
@@ -21,7 +21,6 @@
 from __future__ import annotations
 
 import ipaddress
-import os
 import time
 
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.docker.host import bridge_guard
@@ -32,41 +31,49 @@ from ansible_collections.secure_cloud.iaas.plugins.module_utils.model.vip import
 KIND = "vip"
 
 
-class DockerVips(object):
-    """Needs from its host class: store, list_instances(), instance_pid(), is_local(), exec_in_instance()."""
+class Vips(object):
+    """engine: the Engine; store: the state store; instances: the Instances driver; run: the host's command runner.
+
+    A move reads the instances and their ports once (``_Site``) and hands that
+    view to every step: the guard before and after, the new holder's interface.
+    """
+
+    def __init__(self, engine, store, instances, run):
+        self.engine = engine
+        self.store = store
+        self.instances = instances
+        self.run = run
 
     def _require_local(self):
-        if not self.is_local():
+        if not self.engine.is_local():
             raise IaasError("vips on the docker provider need the Docker engine on this host: the vlan guard and "
                             "address moves are made from the host", field="docker_host",
                             fix="run the task on the Docker host (delegate_to the engine's machine)")
 
+    def _site(self):
+        """(instances, wire): every instance without keys, and the wire of the running ones."""
+        instances = self.instances.list(keys=False)
+        return instances, self._wire(instances)
+
     def _wire(self, instances):
-        """{instance name: {"pid", "links"}} for the running instances (one nsenter each)."""
-        out = {}
+        """{name: {"pid", "links"}} of the running INSTANCES (one nsenter each)."""
+        wire = {}
         for inst in instances:
             if inst.get("state") != "running":
                 continue
             try:
-                pid = self.instance_pid(inst["name"])
+                pid = self.instances.pid(inst["name"])
                 if pid:
-                    out[inst["name"]] = dict(pid=pid, links=netns.links(self.run_command, pid))
+                    wire[inst["name"]] = dict(pid=pid, links=netns.links(self.run, pid))
             except ProviderError:
                 # Stopped or removed since it was listed (tasks in parallel forks
                 # delete instances while another one syncs the guard): no port.
-                if self._still_running(inst["name"]):
+                if self.instances.still_running(inst["name"]):
                     raise
-        return out
+        return wire
 
-    def _still_running(self, name):
-        """Its init is alive (Docker still reports the PID of a container it is removing)."""
-        try:
-            pid = self.instance_pid(name)
-        except ProviderError:
-            return False
-        return bool(pid) and os.path.exists("/proc/%d/ns/net" % pid)
-
-    def _vip_from_record(self, rec, instances, wire):
+    @staticmethod
+    def _from_record(rec, instances, wire):
         on_vlan = [i["name"] for i in instances if any(n["vlan"] == rec["vlan"] for n in i["networks"])]
         holders = [name for name in on_vlan if name in wire
                    and any(rec["address"] in link["addresses"] for link in wire[name]["links"])]
@@ -79,17 +86,13 @@ class DockerVips(object):
             stored_holder=rec.get("stored_holder"), labels=rec.get("labels"), provider="docker", resource_id=rec["name"],
         )
 
-    def list_vips(self):
+    def list(self):
         records = self.store.list(KIND)
         if not records:
             return []
         self._require_local()
-        instances = self.list_instances(keys=False)
-        wire = self._wire(instances)
-        return [self._vip_from_record(rec, instances, wire) for rec in records.values()]
-
-    def get_vip(self, name):
-        return next((v for v in self.list_vips() if v["name"] == name), None)
+        instances, wire = self._site()
+        return [self._from_record(rec, instances, wire) for rec in records.values()]
 
     # -- the guard ---------------------------------------------------------
     def guard_needed(self):
@@ -97,16 +100,15 @@ class DockerVips(object):
         and goes once no vip and no instance is left (nothing of a torn-down site stays in it)."""
         if self.store.list(KIND):
             return True
-        return self.is_local() and bridge_guard.present(self.run_command)
+        return self.engine.is_local() and bridge_guard.present(self.run)
 
-    def sync_guard(self):
-        """Rebuild the vlan guard from every running instance and every vip."""
-        if not self.is_local():
+    def sync_guard(self, site=None, records=None):
+        """Rebuild the vlan guard from every running instance (SITE: as _site() read them) and every vip."""
+        if not self.engine.is_local():
             return
-        instances = self.list_instances(keys=False)
-        records = self.store.list(KIND)
-        wire = self._wire(instances)
-        ifnames = netns.host_ifnames(self.run_command) if wire else {}
+        instances, wire = site or self._site()
+        records = self.store.list(KIND) if records is None else records
+        ifnames = netns.host_ifnames(self.run) if wire else {}
         ports, mac_of = [], {}
         for inst in instances:
             links = dict((link["mac"], link) for link in wire.get(inst["name"], {}).get("links", []))
@@ -123,39 +125,38 @@ class DockerVips(object):
             if rec.get("prefixlen"):
                 nets[rec["address"]] = str(ipaddress.ip_interface("%s/%s" % (rec["address"], rec["prefixlen"])).network)
         if ports or grants:
-            bridge_guard.apply(bridge_guard.render(ports, grants, nets), self.run_command)
+            bridge_guard.apply(bridge_guard.render(ports, grants, nets), self.run)
         else:
-            bridge_guard.remove(self.run_command)
+            bridge_guard.remove(self.run)
 
     # -- vip lifecycle ---------------------------------------------------------
-    def _move(self, vip, new_holder, holders):
+    def _move(self, vip, new_holder, holders, site):
         """Make before break: the new holder announces the vip, then the others drop it."""
         yielding = [name for name in holders if name != new_holder and self._has_handover_hook(name)]
         if new_holder and yielding:
             self._hand_over(vip, new_holder, yielding)
             return
         if new_holder:
-            iface = self._vlan_interface(new_holder, vip["vlan"])
-            pid = self._running_pid(new_holder)
-            netns.add_address(self.run_command, pid, iface, vip["address"], vip["prefixlen"])
+            iface = self._vlan_interface(new_holder, vip["vlan"], site)
+            netns.add_address(self.run, self._running_pid(new_holder), iface, vip["address"], vip["prefixlen"])
         for name in holders:
             if name != new_holder:
-                pid = self.instance_pid(name)
+                pid = self.instances.pid(name)
                 if pid:
-                    netns.remove_address(self.run_command, pid, vip["address"])
+                    netns.remove_address(self.run, pid, vip["address"])
 
     def _has_handover_hook(self, name):
-        return self.exec_in_instance(name, ["test", "-x", HANDOVER_HOOK])[0] == 0
+        return self.instances.run_in(name, ["test", "-x", HANDOVER_HOOK])[0] == 0
 
     def _hook(self, name, action):
-        rc, out = self.exec_in_instance(name, [HANDOVER_HOOK, action])
+        rc, out = self.instances.run_in(name, [HANDOVER_HOOK, action])
         if rc != 0:
             raise IaasError("the vip hand-over hook on %s failed to %s (exit %s): %s" % (name, action, rc, out),
                             field="holder", fix="run %s %s on %s by hand to see why" % (HANDOVER_HOOK, action, name))
 
     def _holds(self, name, address):
-        pid = self.instance_pid(name)
-        return bool(pid) and any(address in link["addresses"] for link in netns.links(self.run_command, pid))
+        pid = self.instances.pid(name)
+        return bool(pid) and any(address in link["addresses"] for link in netns.links(self.run, pid))
 
     def _hand_over(self, vip, new_holder, yielding):
         """The holders give way (keepalived goes to FAULT) and VRRP elects NEW_HOLDER; they rejoin as BACKUP."""
@@ -180,65 +181,73 @@ class DockerVips(object):
                 self._hook(name, "rejoin")
 
     def _running_pid(self, name):
-        pid = self.instance_pid(name)
+        pid = self.instances.pid(name)
         if not pid:
             raise IaasError("instance %s is not running, so it cannot take the vip" % name, field="holder",
                             fix="start it (secure_cloud.iaas.instance state: running), or pick another holder")
         return pid
 
-    def _vlan_interface(self, name, vlan):
-        inst = next(i for i in self.list_instances(keys=False) if i["name"] == name)
+    @staticmethod
+    def _vlan_interface(name, vlan, site):
+        instances, wire = site
+        inst = next(i for i in instances if i["name"] == name)
         net = next(n for n in inst["networks"] if n["vlan"] == vlan)
         mac = (net.get("mac") or "").lower()
-        links = netns.links(self.run_command, self._running_pid(name))
-        link = next((link for link in links if link["mac"] == mac), None)
+        link = next((link for link in wire.get(name, {}).get("links", []) if link["mac"] == mac), None)
         if link is None:
             raise IaasError("instance %s has no interface on vlan %s" % (name, vlan), field="holder",
                             fix="restart the instance so its network is attached again")
         return link["ifname"]
 
-    def _record(self, vip):
+    @staticmethod
+    def _record(vip):
         fields = ("name", "vlan", "location", "address", "prefixlen", "allowed_instances", "stored_holder", "labels")
         return dict((k, vip[k]) for k in fields)
 
-    def create_vip(self, spec):
-        self._require_local()
-        with self.store.lock():
-            self.store.put(KIND, spec["name"], self._record(spec))
-            try:
-                self.sync_guard()
-                if spec.get("holder"):
-                    self._move(spec, spec["holder"], [])
-            except Exception:
-                # Nothing half-made: no reservation, no address, the guard as before.
-                self.store.delete(KIND, spec["name"])
-                self.sync_guard()
-                raise
-        return self.get_vip(spec["name"])
+    def _result(self, name, site):
+        """The vip after a change: its record, the holders read again from the namespaces of its vlan's instances."""
+        rec = self.store.get(KIND, name)
+        on_vlan = [i for i in site[0] if any(n["vlan"] == rec["vlan"] for n in i["networks"])]
+        return self._from_record(rec, site[0], self._wire(on_vlan))
 
-    def update_vip(self, current, changes):
+    def create(self, spec):
         self._require_local()
-        with self.store.lock():
-            rec = self._record(current)
-            if "holder" in changes:
-                rec["stored_holder"] = changes["holder"]
-            for field in ("allowed_instances", "labels"):
-                if field in changes:
-                    rec[field] = changes[field]
-            # Grant the new holder before it announces; revoke the old ones after they let go.
-            grant = dict(rec, allowed_instances=sorted(set(rec["allowed_instances"]) | set(current["allowed_instances"])))
-            self.store.put(KIND, rec["name"], grant)
-            self.sync_guard()
-            if "holder" in changes:
-                self._move(current, changes["holder"], current["holders"])
-            self.store.put(KIND, rec["name"], rec)
-            self.sync_guard()
-        return self.get_vip(current["name"])
+        site = self._site()
+        self.store.put(KIND, spec["name"], self._record(spec))
+        try:
+            self.sync_guard(site)
+            if spec.get("holder"):
+                self._move(spec, spec["holder"], [], site)
+        except Exception:
+            # Nothing half-made: no reservation, no address, the guard as before.
+            self.store.delete(KIND, spec["name"])
+            self.sync_guard(site)
+            raise
+        return self._result(spec["name"], site)
 
-    def delete_vip(self, current):
+    def update(self, current, changes):
         self._require_local()
-        with self.store.lock():
-            # The address leaves every instance of the vlan, allowed or not.
-            self._move(current, None, current["holders"] + current["unauthorized_holders"])
-            self.store.delete(KIND, current["name"])
-            self.sync_guard()
+        site = self._site()
+        rec = self._record(current)
+        if "holder" in changes:
+            rec["stored_holder"] = changes["holder"]
+        for field in ("allowed_instances", "labels"):
+            if field in changes:
+                rec[field] = changes[field]
+        # Grant the new holder before it announces; revoke the old ones after they let go.
+        grant = dict(rec, allowed_instances=sorted(set(rec["allowed_instances"]) | set(current["allowed_instances"])))
+        self.store.put(KIND, rec["name"], grant)
+        self.sync_guard(site)
+        if "holder" in changes:
+            self._move(current, changes["holder"], current["holders"], site)
+        self.store.put(KIND, rec["name"], rec)
+        self.sync_guard(site)
+        return self._result(current["name"], site)
+
+    def delete(self, current):
+        self._require_local()
+        site = self._site()
+        # The address leaves every instance of the vlan, allowed or not.
+        self._move(current, None, current["holders"] + current["unauthorized_holders"], site)
+        self.store.delete(KIND, current["name"])
+        self.sync_guard(site)

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: secure_cloud maintainers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""VPN tunnels on the docker provider (mixed into DockerProvider).
+"""VPN tunnels on the docker provider.
 
 - One VPN gateway per location: container ``sciaas-vpngw-<location>`` (labels
   managed=true, kind=vpn_gateway, location), made with the first tunnel and
@@ -30,13 +30,12 @@
 
 from __future__ import annotations
 
-import io
 import json
 import re
-import tarfile
 import time
 
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.docker import guest
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.docker.engine import NETWORK_PREFIX, network_name
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.model import ipam
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.docker.host import netns
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.errors import IaasError, ProviderError
@@ -159,14 +158,20 @@ def render_firewall(tunnels, public_ifname, backend):
     return "\n".join(lines)
 
 
-class DockerVpn(object):
-    """Needs from its host class: client, store, _api, _exec, _wait_running, list_vlans,
-    list_instances, foreign_addresses, resolve_image, instance_pid, is_local, run_command."""
+class Vpn(object):
+    """engine: the Engine; store: the state store; vlans, instances: those drivers; run: the host's command runner."""
+
+    def __init__(self, engine, store, vlans, instances, run):
+        self.engine = engine
+        self.store = store
+        self.vlans = vlans
+        self.instances = instances
+        self.run = run
 
     # -- reading -------------------------------------------------------------
     def _gateway(self, location):
         try:
-            container = self.client.containers.get(gateway_name(location))
+            container = self.engine.client.containers.get(gateway_name(location))
         except Exception:  # pylint: disable=broad-except
             return None
         labels = container.attrs["Config"].get("Labels") or {}
@@ -181,14 +186,14 @@ class DockerVpn(object):
         """{vlan: ip} of a gateway container, read from its endpoints."""
         out = {}
         for net_name, endpoint in ((container.attrs.get("NetworkSettings") or {}).get("Networks") or {}).items():
-            if net_name.startswith("sciaas-vlan-"):
+            if net_name.startswith(NETWORK_PREFIX):
                 ip = (endpoint.get("IPAMConfig") or {}).get("IPv4Address") or endpoint.get("IPAddress")
                 if ip:
-                    out[net_name[len("sciaas-vlan-"):]] = ip
+                    out[net_name[len(NETWORK_PREFIX):]] = ip
         return out
 
     def _gateway_exec(self, container, script, what, check=True):
-        result = self._api(what, container.exec_run, ["/bin/sh", "-c", script], demux=False)
+        result = self.engine.api(what, container.exec_run, ["/bin/sh", "-c", script], demux=False)
         output = (result.output or b"").decode("utf-8", "replace")
         if check and result.exit_code != 0:
             raise ProviderError("could not %s in the VPN gateway %s (exit %s): %s"
@@ -221,11 +226,11 @@ class DockerVpn(object):
             psk_file=rec.get("psk_file"), labels=rec.get("labels"), provider="docker", resource_id=rec["name"],
         )
 
-    def vpn_tunnel_record(self, name):
+    def record(self, name):
         """What the store holds for a tunnel (settings and the secret's fingerprint), or None."""
         return self.store.get(KIND, name)
 
-    def list_vpn_tunnels(self):
+    def list(self):
         records = self.store.list(KIND)
         out = []
         by_location = {}
@@ -238,26 +243,17 @@ class DockerVpn(object):
             out.extend(self._tunnel_from_record(rec, addresses, state) for rec in recs)
         return sorted(out, key=lambda t: t["name"])
 
-    def get_vpn_tunnel(self, name):
-        return next((t for t in self.list_vpn_tunnels() if t["name"] == name), None)
-
-    def vpn_foreign_addresses(self):
-        """{vlan: {ip: holder}} of the VPN gateways (counted by the address bookkeeping)."""
-        out = {}
-        for container in self._api("list VPN gateways", self.client.containers.list, all=True, ignore_removed=True,
-                                   filters={"label": [_PREFIX + "managed=true", _PREFIX + "kind=vpn_gateway"]}):
-            for vlan, ip in self._gateway_addresses(container).items():
-                out.setdefault(vlan, {})[ip] = "VPN gateway %s" % container.name
-        return out
+    def get(self, name):
+        return next((t for t in self.list() if t["name"] == name), None)
 
     # -- planning the gateway ------------------------------------------------
-    def plan_vpn_gateway(self, location, public_vlan, vlan_names):
+    def plan_gateway(self, location, public_vlan, vlan_names):
         """{vlan: ip} the gateway has or would get on public_vlan and vlan_names."""
         container = self._gateway(location)
         have = self._gateway_addresses(container) if container is not None else {}
-        vlans = dict((v["name"], v) for v in self.list_vlans())
-        used = used_addresses(self.list_instances(keys=False))
-        for vlan, extra in self.foreign_addresses().items():
+        vlans = dict((v["name"], v) for v in self.vlans.list())
+        used = used_addresses(self.instances.list(keys=False))
+        for vlan, extra in self.vlans.foreign_addresses(self.instances.names()).items():
             used.setdefault(vlan, {}).update(extra)
         out = {}
         for name in [public_vlan] + sorted(vlan_names):
@@ -269,7 +265,7 @@ class DockerVpn(object):
             out[name] = str(ip)
         return out
 
-    def vpn_drift(self, tunnel):
+    def drift(self, tunnel):
         """What is not as it should be around an existing tunnel: [reason]; empty when in place."""
         reasons = []
         container = self._gateway(tunnel["location"])
@@ -288,10 +284,10 @@ class DockerVpn(object):
                                          else "conf"), "check the secret file", check=False)
         if rc != 0:
             reasons.append("the tunnel's credentials are missing in the gateway")
-        if self.is_local():
-            if self._bridge_rules(apply=False):
+        if self.engine.is_local():
+            if self.bridge_rules(apply=False):
                 reasons.append("the intra-bridge rules differ")
-            if self.sync_vpn_routes(apply=False):
+            if self.sync_routes(apply=False):
                 reasons.append("instance routes to the peer subnets differ")
         return reasons
 
@@ -302,38 +298,69 @@ class DockerVpn(object):
     # -- the gateway container ------------------------------------------------
     def _gateway_image(self):
         try:
-            return self.client.images.get(GATEWAY_IMAGE).id
+            return self.engine.client.images.get(GATEWAY_IMAGE).id
         except Exception:  # pylint: disable=broad-except
-            return self.resolve_image(GATEWAY_BASE)["id"]
+            return self.instances.resolve_image(GATEWAY_BASE)["id"]
+
+    def _new_gateway(self, location, addresses, public_vlan):
+        """The gateway container, made (a guest like every instance), started and let boot."""
+        name = gateway_name(location)
+        labels = {_PREFIX + "managed": "true", _PREFIX + "kind": "vpn_gateway", _PREFIX + "location": location}
+        networks = [(network_name(public_vlan), addresses[public_vlan])]
+        networks += [(network_name(vlan), ip) for vlan, ip in sorted(addresses.items()) if vlan != public_vlan]
+        # NET_ADMIN for xfrm, routes and nftables; /dev/net/tun for kernel-libipsec.
+        container = self.engine.create_guest(name, self._gateway_image(), labels, guest.GATEWAY_MEMORY, networks,
+                                             ("NET_ADMIN", "NET_RAW"), devices=("/dev/net/tun",),
+                                             hostname="vpngw-" + location)
+        try:
+            self.engine.boot(container)
+        except BaseException:
+            self._remove_gateway(location)
+            raise
+        return container
 
     def _create_gateway(self, location, addresses, public_vlan, timeout):
-        from ansible_collections.secure_cloud.iaas.plugins.module_utils.docker.provider import network_name
-        name = gateway_name(location)
-        labels = {_PREFIX + "managed": "true", _PREFIX + "kind": "vpn_gateway", _PREFIX + "location": location,
-                  guest.GUEST_LABEL: "true"}
-        container = self._api(
-            "create the VPN gateway %s" % name, self.client.containers.create, self._gateway_image(), name=name,
-            hostname="vpngw-" + location, detach=True, labels=labels, restart_policy={"Name": "unless-stopped"},
-            # NET_ADMIN for xfrm, routes and nftables; /dev/net/tun for kernel-libipsec.
-            **guest.create_options(guest.GATEWAY_MEMORY, ("NET_ADMIN", "NET_RAW"), devices=("/dev/net/tun",)),
-            network=network_name(public_vlan),
-            networking_config={network_name(public_vlan): self.client.api.create_endpoint_config(
-                ipv4_address=addresses[public_vlan])},
-        )
+        container = self._new_gateway(location, addresses, public_vlan)
         try:
-            for vlan, ip in sorted(addresses.items()):
-                if vlan != public_vlan:
-                    self._api("attach %s to vlan %s" % (name, vlan), self.client.api.connect_container_to_network,
-                              container.id, network_name(vlan), ipv4_address=ip)
-            self._api("start %s" % name, container.start)
-            self.boot_guest(container)
-            self._wait_running(container, timeout)
+            self.engine.wait_running(container, timeout)
             self._prepare_gateway(container)
         except BaseException:
             self._remove_gateway(location)
             raise
         container.reload()
         return container
+
+    def gateway_ready(self, location):
+        """The location's gateway runs with strongSwan installed and its backend chosen."""
+        container = self._gateway(location)
+        if container is None or not self.engine.still_running(container):
+            return False
+        return self._gateway_exec(container, "command -v swanctl && command -v nft && test -s %s" % SETTINGS_FILE,
+                                  "look for strongSwan", check=False)[0] == 0
+
+    def make_gateway(self, location, public_vlan, vlan_names):
+        """The location's gateway container, made if missing (its addresses planned with everyone else's: call
+        it in the transaction); ready_gateway() then boots it and installs strongSwan, outside."""
+        container = self._gateway(location)
+        if container is None:
+            served = sorted(set(self._served_in(location)) | set(vlan_names))
+            container = self._new_gateway(location, self.plan_gateway(location, public_vlan, served), public_vlan)
+        return container
+
+    def ready_gateway(self, location, timeout):
+        """The location's gateway booted, with strongSwan installed (packages: a minute or more)."""
+        container = self._gateway(location)
+        if not self.engine.still_running(container):
+            self.engine.api("start %s" % container.name, container.start)
+            self.engine.boot(container)
+        self.engine.wait_running(container, timeout)
+        if not self.gateway_ready(location):
+            self._prepare_gateway(container)
+
+    def remove_unused_gateway(self, location):
+        """The gateway goes when no tunnel of the store needs it (after a failed ready_gateway)."""
+        if not any(r["location"] == location for r in self.store.list(KIND).values()):
+            self._remove_gateway(location)
 
     def _prepare_gateway(self, container):
         """strongSwan installed, the ESP backend chosen by a probe, the tuned settings loaded."""
@@ -344,7 +371,7 @@ class DockerVpn(object):
                                "install strongSwan")
         rc, _out = self._gateway_exec(container, _PROBE, "probe kernel ESP", check=False)
         backend = "kernel" if rc == 0 else "libipsec"
-        self._put_file(container, SETTINGS_FILE, _SETTINGS % dict(
+        self.engine.put_file(container, SETTINGS_FILE, _SETTINGS % dict(
             backend=backend, libipsec="yes" if backend == "libipsec" else "no"), 0o644)
         self._gateway_exec(container, "systemctl enable -q nftables strongswan && systemctl restart strongswan",
                            "restart strongSwan with the chosen backend")
@@ -353,29 +380,18 @@ class DockerVpn(object):
     def _remove_gateway(self, location):
         container = self._gateway(location)
         if container is not None:
-            self._api("remove the VPN gateway %s" % container.name, container.remove, force=True, v=True)
+            self.engine.api("remove the VPN gateway %s" % container.name, container.remove, force=True, v=True)
 
     def _attach_vlans(self, container, addresses):
-        from ansible_collections.secure_cloud.iaas.plugins.module_utils.docker.provider import network_name
         have = self._gateway_addresses(container)
         for vlan, ip in sorted(addresses.items()):
             if vlan not in have:
-                self._api("attach %s to vlan %s" % (container.name, vlan), self.client.api.connect_container_to_network,
+                self.engine.api("attach %s to vlan %s" % (container.name, vlan), self.engine.client.api.connect_container_to_network,
                           container.id, network_name(vlan), ipv4_address=ip)
         for vlan in sorted(set(have) - set(addresses)):
-            self._api("detach %s from vlan %s" % (container.name, vlan),
-                      self.client.api.disconnect_container_from_network, container.id, network_name(vlan))
+            self.engine.api("detach %s from vlan %s" % (container.name, vlan),
+                      self.engine.client.api.disconnect_container_from_network, container.id, network_name(vlan))
         container.reload()
-
-    def _put_file(self, container, path, text, mode):
-        """Write a file through the archive API: its content never appears on a command line."""
-        data = text.encode() if isinstance(text, str) else text
-        info = tarfile.TarInfo(name=path.rsplit("/", 1)[1])
-        info.size, info.mode, info.mtime, info.uid, info.gid = len(data), mode, int(time.time()), 0, 0
-        buf = io.BytesIO()
-        with tarfile.open(fileobj=buf, mode="w") as tar:
-            tar.addfile(info, io.BytesIO(data))
-        self._api("write %s" % path, container.put_archive, path.rsplit("/", 1)[0], buf.getvalue())
 
     def _public_ifname(self, container, public_ip):
         _rc, out = self._gateway_exec(container, "ip -j addr show", "list interfaces")
@@ -385,57 +401,55 @@ class DockerVpn(object):
         raise ProviderError("the VPN gateway %s has no interface with %s" % (container.name, public_ip))
 
     # -- applying -------------------------------------------------------------
-    def apply_vpn_tunnel(self, tunnel, secrets, record_extra, restart, timeout):
+    def apply(self, tunnel, secrets, record_extra, restart, timeout):
         """Store the tunnel, bring its location's gateway in line, load it; return the result.
 
         secrets: {"psk": str} or {"cacert", "cert", "key": PEM bytes}, or None to keep the files.
         restart: the settings changed, so the live SAs are replaced.
         """
-        self._require_local_vpn()
-        with self.store.lock():
-            previous = self.store.get(KIND, tunnel["name"])
-            record = dict((k, tunnel[k]) for k in (
-                "name", "location", "vlans", "public_vlan", "local_subnets", "peer_address", "peer_subnets", "authentication",
-                "local_id", "remote_id", "ike_proposals", "esp_proposals", "dpd_delay", "psk_file", "labels"))
-            record.update(record_extra)
-            self.store.put(KIND, tunnel["name"], record)
-            try:
-                container = self._sync_location(tunnel["location"], timeout, new_secrets={tunnel["name"]: secrets})
-                if restart and previous is not None:
-                    self._gateway_exec(container, "swanctl --terminate --ike %s --force --timeout 2 >/dev/null 2>&1; "
-                                                  "swanctl --initiate --child %s --timeout 1 >/dev/null 2>&1; true"
-                                       % (tunnel["name"], tunnel["name"]), "restart the connection")
-            except BaseException:
-                # Nothing half-made: the store and the gateway as before.
-                if previous is None:
-                    self.store.delete(KIND, tunnel["name"])
-                else:
-                    self.store.put(KIND, tunnel["name"], previous)
-                try:
-                    self._sync_location(tunnel["location"], timeout)
-                except Exception:  # pylint: disable=broad-except
-                    pass
-                raise
-        return self.get_vpn_tunnel(tunnel["name"])
-
-    def delete_vpn_tunnel(self, current, timeout):
-        self._require_local_vpn()
-        with self.store.lock():
-            self.store.delete(KIND, current["name"])
-            container = self._gateway(current["location"])
-            if container is not None and container.attrs["State"].get("Running"):
+        self._require_local()
+        previous = self.store.get(KIND, tunnel["name"])
+        record = dict((k, tunnel[k]) for k in (
+            "name", "location", "vlans", "public_vlan", "local_subnets", "peer_address", "peer_subnets", "authentication",
+            "local_id", "remote_id", "ike_proposals", "esp_proposals", "dpd_delay", "psk_file", "labels"))
+        record.update(record_extra)
+        self.store.put(KIND, tunnel["name"], record)
+        try:
+            container = self._sync_location(tunnel["location"], timeout, new_secrets={tunnel["name"]: secrets})
+            if restart and previous is not None:
                 self._gateway_exec(container, "swanctl --terminate --ike %s --force --timeout 2 >/dev/null 2>&1; "
-                                              "rm -f /etc/swanctl/conf.d/%s%s.conf /etc/swanctl/conf.d/%s%s.secret.conf "
-                                              "/etc/swanctl/x509/%s%s.pem /etc/swanctl/x509ca/%s%s.ca.pem "
-                                              "/etc/swanctl/private/%s%s.pem; true"
-                                   % ((current["name"],) + (FILE_PREFIX, current["name"]) * 5), "remove the connection")
-            self._sync_location(current["location"], timeout)
+                                              "swanctl --initiate --child %s --timeout 1 >/dev/null 2>&1; true"
+                                   % (tunnel["name"], tunnel["name"]), "restart the connection")
+        except BaseException:
+            # Nothing half-made: the store and the gateway as before.
+            if previous is None:
+                self.store.delete(KIND, tunnel["name"])
+            else:
+                self.store.put(KIND, tunnel["name"], previous)
+            try:
+                self._sync_location(tunnel["location"], timeout)
+            except Exception:  # pylint: disable=broad-except
+                pass
+            raise
+        return self.get(tunnel["name"])
 
-    def wait_vpn_tunnel(self, name, timeout):
+    def delete(self, current, timeout):
+        self._require_local()
+        self.store.delete(KIND, current["name"])
+        container = self._gateway(current["location"])
+        if container is not None and container.attrs["State"].get("Running"):
+            self._gateway_exec(container, "swanctl --terminate --ike %s --force --timeout 2 >/dev/null 2>&1; "
+                                          "rm -f /etc/swanctl/conf.d/%s%s.conf /etc/swanctl/conf.d/%s%s.secret.conf "
+                                          "/etc/swanctl/x509/%s%s.pem /etc/swanctl/x509ca/%s%s.ca.pem "
+                                          "/etc/swanctl/private/%s%s.pem; true"
+                               % ((current["name"],) + (FILE_PREFIX, current["name"]) * 5), "remove the connection")
+        self._sync_location(current["location"], timeout)
+
+    def wait(self, name, timeout):
         """Until the tunnel is established; a timeout fails naming what it waited for."""
         deadline = time.monotonic() + timeout
         while True:
-            tunnel = self.get_vpn_tunnel(name)
+            tunnel = self.get(name)
             if tunnel and tunnel["status"] == STATUS_ESTABLISHED:
                 return tunnel
             if time.monotonic() >= deadline:
@@ -448,8 +462,8 @@ class DockerVpn(object):
                         "journalctl -u strongswan), or use wait: false" % gateway_name(tunnel["location"]))
             time.sleep(0.5)
 
-    def _require_local_vpn(self):
-        if not self.is_local():
+    def _require_local(self):
+        if not self.engine.is_local():
             raise IaasError("VPN tunnels on the docker provider need the Docker engine on this host: the bridge "
                             "rules and instance routes are made from the host", field="docker_host",
                             fix="run the task on the Docker host (delegate_to the engine's machine)")
@@ -460,19 +474,19 @@ class DockerVpn(object):
         tunnels = [r for r in records.values() if r["location"] == location]
         if not tunnels:
             self._remove_gateway(location)
-            self._bridge_rules()
-            self.sync_vpn_routes()
+            self.bridge_rules()
+            self.sync_routes()
             return None
         public = tunnels[0]["public_vlan"]
-        addresses = self.plan_vpn_gateway(location, public, self._served_in(location, records))
+        addresses = self.plan_gateway(location, public, self._served_in(location, records))
         container = self._gateway(location)
         if container is None:
             container = self._create_gateway(location, addresses, public, timeout)
         else:
             container.reload()
             if not container.attrs["State"].get("Running"):
-                self._api("start %s" % container.name, container.start)
-                self._wait_running(container, timeout)
+                self.engine.api("start %s" % container.name, container.start)
+                self.engine.wait_running(container, timeout)
             self._attach_vlans(container, addresses)
         backend = self._gateway_state(container)[0] or self._prepare_gateway(container)
         public_ip = addresses[public]
@@ -486,49 +500,49 @@ class DockerVpn(object):
             match = re.match(r"^%s([a-z0-9-]+)\.(secret\.)?conf$" % FILE_PREFIX, fname)
             if match and match.group(1) not in keep:
                 self._gateway_exec(container, "rm -f /etc/swanctl/conf.d/%s" % fname, "remove a stale connection")
-        self._put_file(container, "/etc/nftables.conf",
+        self.engine.put_file(container, "/etc/nftables.conf",
                        render_firewall(tunnels, self._public_ifname(container, public_ip), backend), 0o755)
         self._gateway_exec(container, "nft -f /etc/nftables.conf", "load the gateway firewall")
         self._gateway_exec(container, "swanctl --load-creds --clear --noprompt && swanctl --load-conns",
                            "load the connections")
-        self._bridge_rules()
-        self.sync_vpn_routes()
+        self.bridge_rules()
+        self.sync_routes()
         return container
 
     def _vlan_gateway(self, vlan_name):
-        vlan = next(v for v in self.list_vlans() if v["name"] == vlan_name)
+        vlan = next(v for v in self.vlans.list() if v["name"] == vlan_name)
         return vlan["gateway"]
 
     def _write_tunnel(self, container, tunnel, public_ip, secrets):
         name = tunnel["name"]
-        self._put_file(container, "/etc/swanctl/conf.d/%s%s.conf" % (FILE_PREFIX, name),
+        self.engine.put_file(container, "/etc/swanctl/conf.d/%s%s.conf" % (FILE_PREFIX, name),
                        render_connection(tunnel, public_ip), 0o640)
         if not secrets:
             return
         if tunnel["authentication"] == "psk":
-            self._put_file(container, "/etc/swanctl/conf.d/%s%s.secret.conf" % (FILE_PREFIX, name),
+            self.engine.put_file(container, "/etc/swanctl/conf.d/%s%s.secret.conf" % (FILE_PREFIX, name),
                            render_psk(tunnel, secrets["psk"]), 0o600)
             self._gateway_exec(container, "rm -f /etc/swanctl/private/%s%s.pem" % (FILE_PREFIX, name), "clean up")
         else:
-            self._put_file(container, "/etc/swanctl/x509ca/%s%s.ca.pem" % (FILE_PREFIX, name), secrets["cacert"], 0o644)
-            self._put_file(container, "/etc/swanctl/x509/%s%s.pem" % (FILE_PREFIX, name), secrets["cert"], 0o644)
-            self._put_file(container, "/etc/swanctl/private/%s%s.pem" % (FILE_PREFIX, name), secrets["key"], 0o600)
+            self.engine.put_file(container, "/etc/swanctl/x509ca/%s%s.ca.pem" % (FILE_PREFIX, name), secrets["cacert"], 0o644)
+            self.engine.put_file(container, "/etc/swanctl/x509/%s%s.pem" % (FILE_PREFIX, name), secrets["cert"], 0o644)
+            self.engine.put_file(container, "/etc/swanctl/private/%s%s.pem" % (FILE_PREFIX, name), secrets["key"], 0o600)
             self._gateway_exec(container, "rm -f /etc/swanctl/conf.d/%s%s.secret.conf" % (FILE_PREFIX, name),
                                "clean up")
 
     # -- the host: bridge rules and instance routes ----------------------------
     def _served_bridges(self):
         served = set(v for rec in self.store.list(KIND).values() for v in rec["vlans"])
-        return sorted(self.vlan_bridge(v) for v in served if any(x["name"] == v for x in self.list_vlans()))
+        return sorted(self.vlans.bridge(v) for v in served if any(x["name"] == v for x in self.vlans.list()))
 
-    def _bridge_rules(self, apply=True):
+    def bridge_rules(self, apply=True):
         """One DOCKER-USER rule per served bridge: frames entering and leaving the same bridge pass.
 
         Returns True when something was (or would be) changed.
         """
-        if not self.is_local():
+        if not self.engine.is_local():
             return False
-        rc, out, err = self.run_command(["iptables", "-w", "-S", "DOCKER-USER"])
+        rc, out, err = self.run(["iptables", "-w", "-S", "DOCKER-USER"])
         if rc != 0:
             raise ProviderError("cannot read the DOCKER-USER chain: %s" % (err or out).strip(), field="provider",
                                 fix="run the module as root on the Docker host")
@@ -540,19 +554,19 @@ class DockerVpn(object):
         if not apply:
             return True
         for bridge in sorted(want - have):
-            netns._run(self.run_command, ["iptables", "-w", "-I", "DOCKER-USER", "-i", bridge, "-o", bridge, "-m",
+            netns._run(self.run, ["iptables", "-w", "-I", "DOCKER-USER", "-i", bridge, "-o", bridge, "-m",
                                           "comment", "--comment", IPT_COMMENT, "-j", "ACCEPT"],
                        "accepting frames inside bridge %s" % bridge)
         for bridge in sorted(have - want):
-            netns._run(self.run_command, ["iptables", "-w", "-D", "DOCKER-USER", "-i", bridge, "-o", bridge, "-m",
+            netns._run(self.run, ["iptables", "-w", "-D", "DOCKER-USER", "-i", bridge, "-o", bridge, "-m",
                                           "comment", "--comment", IPT_COMMENT, "-j", "ACCEPT"],
                        "removing the rule of bridge %s" % bridge)
         return True
 
-    def sync_vpn_routes(self, apply=True):
+    def sync_routes(self, apply=True):
         """Every running instance on a served vlan has a route to each peer subnet via the gateway, and no
         other route of ours. Returns True when something was (or would be) changed."""
-        if not self.is_local():
+        if not self.engine.is_local():
             return False
         records = list(self.store.list(KIND).values())
         gateways = {}
@@ -560,7 +574,7 @@ class DockerVpn(object):
             container = self._gateway(location)
             gateways[location] = self._gateway_addresses(container) if container is not None else {}
         changed = False
-        for inst in self.list_instances(keys=False):
+        for inst in self.instances.list(keys=False):
             if inst.get("state") != "running":
                 continue
             want = {}
@@ -570,10 +584,10 @@ class DockerVpn(object):
                     if net["vlan"] in rec["vlans"] and via:
                         for subnet in rec["peer_subnets"]:
                             want[subnet] = via
-            pid = self.instance_pid(inst["name"])
+            pid = self.instances.pid(inst["name"])
             if not pid:
                 continue
-            raw = netns.in_netns(self.run_command, pid, ["ip", "-j", "route", "show", "proto", ROUTE_PROTO],
+            raw = netns.in_netns(self.run, pid, ["ip", "-j", "route", "show", "proto", ROUTE_PROTO],
                                  "listing routes of %s" % inst["name"])
             have = dict((r["dst"] if "/" in r["dst"] else r["dst"] + "/32", r.get("gateway"))
                         for r in json.loads(raw or "[]"))
@@ -583,11 +597,11 @@ class DockerVpn(object):
             if not apply:
                 continue
             for dst in sorted(set(have) - set(want)):
-                netns.in_netns(self.run_command, pid, ["ip", "route", "del", dst, "proto", ROUTE_PROTO],
+                netns.in_netns(self.run, pid, ["ip", "route", "del", dst, "proto", ROUTE_PROTO],
                                "removing the route to %s from %s" % (dst, inst["name"]))
             for dst, via in sorted(want.items()):
                 if have.get(dst) != via:
-                    netns.in_netns(self.run_command, pid, ["ip", "route", "replace", dst, "via", via, "proto",
+                    netns.in_netns(self.run, pid, ["ip", "route", "replace", dst, "via", via, "proto",
                                                            ROUTE_PROTO],
                                    "routing %s via the VPN gateway in %s" % (dst, inst["name"]))
         return changed

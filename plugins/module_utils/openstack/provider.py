@@ -174,6 +174,10 @@ class OpenStackProvider(OpenStackVips, OpenStackVpn, Provider):
         self.conn = GuardedConnection(connection, self._unreachable)
         self._cache = {}
 
+    def prepare_vpn_gateway(self, location, public_vlan, vlan_names, timeout):
+        # Neutron's VPN service is the gateway: nothing to make or boot.
+        return None
+
     def ensure_isolation(self, apply=True):
         # Neutron keeps networks apart itself (separate networks, security
         # groups made with each vlan): nothing of the host's to bring in line.

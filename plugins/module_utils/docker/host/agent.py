@@ -16,12 +16,8 @@ also comes back after a reboot; a detached process elsewhere). It
   and whenever the guard table has gone (``nft flush ruleset``), but only
   while no module holds a state lock (that module syncs them itself).
 
-It runs the same provider code as the modules, from a copy of the
-collection's module_utils under AGENT_DIR (one directory per version of that
-code, so an upgraded collection restarts it).
-
-    python /var/lib/secure-cloud-iaas/agent/<version>/secure_cloud_iaas_agent.py \\
-        --docker-host unix:///var/run/docker.sock
+It runs the same provider code as the modules (agent_install.py installs
+and starts it).
 
 The vip guard is built from the vips in the state store of every controller
 that used the engine (their directories are listed in STATE_DIRS).
@@ -30,240 +26,21 @@ that used the engine (their directories are listed in STATE_DIRS).
 from __future__ import annotations
 
 import argparse
-import ast
 import contextlib
-import fcntl
-import hashlib
 import os
-import shlex
-import shutil
-import signal
 import sys
 import threading
 import time
-import zipfile
 
-from ansible_collections.secure_cloud.iaas.plugins.module_utils.docker.host import bridge_guard
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.docker import guest
-from ansible_collections.secure_cloud.iaas.plugins.module_utils.errors import IaasError, ProviderError
-from ansible_collections.secure_cloud.iaas.plugins.module_utils.provider import get_provider
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.docker.host import bridge_guard
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.docker.host.agent_install import PIDFILE, state_dirs
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.docker.provider import DockerProvider
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.errors import IaasError
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.store import StateStore
 
-_PACKAGE = "ansible_collections.secure_cloud.iaas.plugins.module_utils"
-_OURS = _PACKAGE.replace(".", "/") + "/"
-MODULE = _PACKAGE + ".docker.host.agent"
-LAUNCHER = "secure_cloud_iaas_agent.py"
-# The agent is a program, not module code: module_utils only ever receive a
-# command runner, and this launcher (written beside the code) gives the agent
-# a plain subprocess one.
-_LAUNCHER_TEXT = """# secure_cloud.iaas host agent (written by the docker provider; see its docker/host/agent.py)
-import os
-import subprocess
-import sys
-
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from %s import main  # noqa: E402
-
-
-def run(argv, data=None):
-    proc = subprocess.run(argv, input=data, capture_output=True, text=True, check=False)
-    return proc.returncode, proc.stdout, proc.stderr
-
-
-sys.exit(main(sys.argv[1:], run))
-""" % MODULE
-AGENT_DIR = "/var/lib/secure-cloud-iaas/agent"
-PIDFILE = "/run/secure-cloud-iaas-agent.pid"
-LOGFILE = "/var/log/secure-cloud-iaas-agent.log"
-UNIT = "secure-cloud-iaas-agent.service"
-UNIT_PATH = "/etc/systemd/system/" + UNIT
-# The state directories of every controller that used this engine, one a line.
-STATE_DIRS = os.path.join(AGENT_DIR, "state_dirs")
 # How often the light check runs (guests waiting, isolation table, guard present).
 PERIOD = 1.0
-
-
-# -- installing and starting it (called by the provider) -----------------------
-def _code_root():
-    """The directory or zip (an AnsiballZ payload) that holds ansible_collections/."""
-    here = os.path.abspath(__file__)
-    return here[:here.rindex("/ansible_collections/")]
-
-
-def _code_files():
-    """{relative path: bytes}: the collection's module_utils the agent runs (this
-    module and the docker provider and all they import) and, from a module's
-    payload, the ansible.module_utils it carries (the agent's interpreter may
-    have no ansible-core of its own)."""
-    root = _code_root()
-    if zipfile.is_zipfile(root):
-        with zipfile.ZipFile(root) as payload:
-            available = dict((n, payload.read(n)) for n in payload.namelist()
-                             if n.endswith(".py") and n.startswith(("ansible/", _OURS)))
-    else:
-        available = {}
-        for top, _dirs, names in os.walk(os.path.join(root, _OURS)):
-            for name in sorted(n for n in names if n.endswith(".py")):
-                path = os.path.join(top, name)
-                with open(path, "rb") as handle:
-                    available[os.path.relpath(path, root)] = handle.read()
-    files = dict((n, data) for n, data in available.items() if n.startswith("ansible/"))
-    # The same closure whichever module's payload it comes from, so every
-    # module finds the same version running.
-    todo = [_OURS + "docker/host/agent.py", _OURS + "docker/provider.py"]
-    while todo:
-        path = todo.pop()
-        if path in files or path not in available:
-            continue
-        files[path] = available[path]
-        for node in ast.walk(ast.parse(files[path])):
-            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(_PACKAGE):
-                base = _OURS + node.module[len(_PACKAGE):].lstrip(".").replace(".", "/")
-                # "from pkg.mod import name" or "from pkg import mod".
-                todo.append(base.rstrip("/") + ".py")
-                todo.extend("%s/%s.py" % (base.rstrip("/"), alias.name) for alias in node.names)
-    # The packages' own __init__ files come along with their modules.
-    for path in list(files):
-        init = path.rsplit("/", 1)[0] + "/__init__.py"
-        if init in available:
-            files[init] = available[init]
-    return files
-
-
-def _install_code():
-    """AGENT_DIR/<version>/ with the code; the version is a hash of ours."""
-    files = _code_files()
-    digest = hashlib.sha256()
-    for name in sorted(n for n in files if n.startswith(_OURS)):
-        digest.update(name.encode() + b"\0" + files[name] + b"\0")
-    target = os.path.join(AGENT_DIR, digest.hexdigest()[:16])
-    if not os.path.isdir(target):
-        staging = target + ".new.%d" % os.getpid()
-        for name, data in files.items():
-            path = os.path.join(staging, name)
-            os.makedirs(os.path.dirname(path), mode=0o755, exist_ok=True)
-            with open(path, "wb") as handle:
-                handle.write(data)
-        with open(os.path.join(staging, LAUNCHER), "w") as handle:
-            handle.write(_LAUNCHER_TEXT)
-        # Plain packages down to ours, whatever the payload held.
-        parts = _OURS.rstrip("/").split("/")
-        for depth in range(1, len(parts) + 1):
-            init = os.path.join(staging, *parts[:depth]) + "/__init__.py"
-            if not os.path.exists(init):
-                open(init, "w").close()
-        os.rename(staging, target)
-    return target
-
-
-@contextlib.contextmanager
-def _locked():
-    os.makedirs(AGENT_DIR, mode=0o700, exist_ok=True)
-    with open(os.path.join(AGENT_DIR, ".lock"), "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        yield
-
-
-def running_pid(code_dir=None):
-    """The agent's PID, when it runs (from CODE_DIR, if given); else None."""
-    try:
-        with open(PIDFILE) as handle:
-            pid = int(handle.read().split()[0])
-        with open("/proc/%d/cmdline" % pid, "rb") as handle:
-            argv = handle.read().decode("utf-8", "replace").split("\0")
-    except (OSError, ValueError, IndexError):
-        return None
-    launchers = [a for a in argv if a.endswith("/" + LAUNCHER)]
-    if not launchers or (code_dir and launchers[0] != os.path.join(code_dir, LAUNCHER)):
-        return None
-    return pid
-
-
-def _unit_text(argv):
-    return """[Unit]
-Description=secure_cloud.iaas host agent: guests boot confined, vlan isolation and vip guard stay on
-After=docker.service
-Wants=docker.service
-
-[Service]
-ExecStart=%s
-Restart=always
-RestartSec=1
-
-[Install]
-WantedBy=multi-user.target
-""" % " ".join(shlex.quote(a) for a in argv)
-
-
-def _register(state_dir):
-    """Add STATE_DIR to the stores the agent reads, and forget those gone (under the agent lock)."""
-    known = _state_dirs()
-    kept = [d for d in known if os.path.isdir(d) or d == state_dir]
-    if state_dir not in kept:
-        kept.append(state_dir)
-    if kept != known:
-        with open(STATE_DIRS + ".new", "w") as handle:
-            handle.write("".join(d + "\n" for d in kept))
-        os.rename(STATE_DIRS + ".new", STATE_DIRS)
-
-
-def _state_dirs():
-    try:
-        with open(STATE_DIRS) as handle:
-            return [line.strip() for line in handle if line.strip()]
-    except OSError:
-        return []
-
-
-def ensure_running(run, docker_host, state_dir):
-    """Start the agent for this engine unless the same version already runs. True when started.
-
-    run: the module's command runner, run(argv, data=None) -> (rc, stdout, stderr).
-    """
-    if os.geteuid() != 0:
-        raise ProviderError("the docker provider confines its guests from the Docker host and needs root there",
-                            field="docker_host", fix="run the task as root on the Docker host (become: true)")
-    with _locked():
-        _register(state_dir)
-        code_dir = _install_code()
-        if running_pid(code_dir):
-            return False
-        argv = [sys.executable, os.path.join(code_dir, LAUNCHER), "--docker-host", docker_host]
-        if os.path.isdir("/run/systemd/system"):
-            # Untested here (these hosts do not boot systemd): the unit brings
-            # the agent back after a reboot and restarts it if it dies.
-            with open(UNIT_PATH, "w") as handle:
-                handle.write(_unit_text(argv))
-            commands = [["systemctl", "daemon-reload"], ["systemctl", "enable", "--quiet", UNIT],
-                        ["systemctl", "restart", UNIT]]
-        else:
-            old = running_pid()
-            if old:
-                os.kill(old, signal.SIGTERM)
-            # setsid -f: detached from the module, which returns at once.
-            detached = "exec %s >>%s 2>&1 </dev/null" % (" ".join(shlex.quote(a) for a in argv), LOGFILE)
-            commands = [["setsid", "-f", "/bin/sh", "-c", detached]]
-        for cmd in commands:
-            rc, out, err = run(cmd)
-            if rc != 0:
-                raise ProviderError("could not start the host agent (%s): %s" % (" ".join(cmd[:2]), (err or out).strip()),
-                                    field="docker_host", fix="see %s (or journalctl -u %s)" % (LOGFILE, UNIT))
-        deadline = time.monotonic() + 10
-        while not running_pid(code_dir):
-            if time.monotonic() > deadline:
-                raise ProviderError("the host agent did not start", field="docker_host",
-                                    fix="see %s (or journalctl -u %s)" % (LOGFILE, UNIT))
-            time.sleep(0.05)
-    _prune(code_dir)
-    return True
-
-
-def _prune(keep):
-    """Older versions of the code go once a newer one runs."""
-    for name in os.listdir(AGENT_DIR):
-        path = os.path.join(AGENT_DIR, name)
-        if os.path.isdir(path) and path != keep and not name.startswith("."):
-            shutil.rmtree(path, ignore_errors=True)
 
 
 # -- the agent itself --------------------------------------------------------------
@@ -280,7 +57,7 @@ class Stores(object):
     """
 
     def _stores(self, lock_timeout=600):
-        for state_dir in _state_dirs():
+        for state_dir in state_dirs():
             store = StateStore(state_dir, lock_timeout=lock_timeout)
             if os.path.exists(store.db_path):
                 yield store
@@ -314,18 +91,17 @@ class Agent(object):
     def __init__(self, provider, run):
         self.provider = provider
         self.run = run
-        provider.store = Stores()
         self.refused = set()
 
     def prepare_waiting(self):
         """Let every waiting guest boot, unless it breaks the policy. True when one was prepared."""
         started = False
-        for container in self.provider.waiting_guests():
+        for container in self.provider.engine.waiting_guests():
             problems = guest.violations(container.attrs)
             if problems == ["it has no pids limit"]:
                 # Not every tool that makes containers can set one (Molecule's
                 # docker driver cannot): the guest gets the default.
-                self.provider.limit_pids(container, guest.DEFAULT_PIDS_LIMIT)
+                self.provider.engine.limit_pids(container, guest.DEFAULT_PIDS_LIMIT)
                 problems = []
             if problems:
                 if container.id not in self.refused:
@@ -333,11 +109,11 @@ class Agent(object):
                     self.refused.add(container.id)
                 continue
             try:
-                self.provider.boot_guest(container)
+                self.provider.instances.boot(container)
             except IaasError as exc:
                 # Stopped or removed since the listing: nothing to boot. Else the
                 # next pass tries it again; the others boot meanwhile.
-                if self.provider.still_running(container):
+                if self.provider.engine.still_running(container):
                     _log("error: %s" % exc)
                 continue
             _log("prepared %s" % container.name)
@@ -367,7 +143,7 @@ def _watch(new_provider, wake):
     the engine comes back (the guests it restarted need the agent)."""
     while True:
         try:
-            for _event in new_provider().host_events():
+            for _event in new_provider().engine.events():
                 wake.set()
         except Exception:  # pylint: disable=broad-except
             pass
@@ -384,7 +160,8 @@ def main(argv, run):
     params = dict(provider="docker", docker_host=args.docker_host, docker_timeout=60, start_host_agent=False)
 
     def new_provider():
-        return get_provider(params, run_command=run)
+        # The stores of every controller of this engine, read only.
+        return DockerProvider(params, Stores(), run_command=run)
 
     wake = threading.Event()
     wake.set()

@@ -8,12 +8,15 @@ Each test makes its own vlans (10.210.250.0/24 and up) and removes them.
 
 from __future__ import annotations
 
+import os
 import subprocess
 
 import pytest
 
-from ansible_collections.secure_cloud.iaas.plugins.module_utils.docker import provider as docker_provider
+from docker import errors as docker_errors
+
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.docker.host import isolation as host_isolation
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.docker.vlans import local_routes
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.errors import IaasError
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.model.instance import desired_instance
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.provider import get_provider
@@ -29,7 +32,7 @@ docker0\t000011AC\t00000000\t0001\t0\t0\t0\t0000FFFF\t0\t0\t0
 def test_host_routes_are_read_without_the_default_route(tmp_path):
     path = tmp_path / "route"
     path.write_text(ROUTES)
-    assert docker_provider.local_routes(str(path)) == [
+    assert local_routes(str(path)) == [
         ("192.0.2.0/24", "a route of the host via eth0"), ("172.17.0.0/16", "a route of the host via docker0")]
 
 
@@ -65,10 +68,10 @@ def test_vlan_maps_to_a_labelled_network_with_the_automatic_range(engine):
     vlan = _vlan(provider, "ut-priv", "10.210.250.0/24")
     assert (vlan["cidr"], vlan["gateway"], vlan["vip_range"], vlan["automatic_range"]) == (
         "10.210.250.0/24", "10.210.250.1", "10.210.250.192/26", "10.210.250.0/25")
-    net = provider.client.networks.get("sciaas-vlan-ut-priv")
+    net = provider.engine.client.networks.get("sciaas-vlan-ut-priv")
     assert net.attrs["Internal"] is True
     assert net.attrs["Labels"]["secure_cloud.iaas.managed"] == "true"
-    assert provider.vlan_bridge("ut-priv") == "br-" + net.id[:12]
+    assert provider.vlans.bridge("ut-priv") == "br-" + net.id[:12]
     # The vlan's cidr is now taken for every later vlan, and it is no "host route".
     assert ("10.210.250.0/24", "a route of the host via br-" + net.id[:12]) not in provider.reserved_networks()
     # Nothing from a private vlan reaches the host; the rule goes with the vlan.
@@ -85,37 +88,37 @@ def test_a_failed_second_network_leaves_no_container(engine, monkeypatch):
                                  networks=[dict(vlan="ut-a"), dict(vlan="ut-b")]),
                             provider, dict((v["name"], v) for v in provider.list_vlans()), [])
     made.append("ut-broken")
-    real_connect = provider.client.api.connect_container_to_network
+    real_connect = provider.engine.client.api.connect_container_to_network
 
     def refuse(container, net, **kwargs):
         # The engine refuses the second network, as it does for an address in use.
         real_connect(container, net, **kwargs)
-        raise docker_provider.docker_errors.APIError("Address already in use")
+        raise docker_errors.APIError("Address already in use")
 
-    monkeypatch.setattr(provider.client.api, "connect_container_to_network", refuse)
+    monkeypatch.setattr(provider.engine.client.api, "connect_container_to_network", refuse)
     with pytest.raises(IaasError) as err:
         provider.create_instance(spec, run=True, wait=False, timeout=30)
     assert "Address already in use" in str(err.value)
-    assert provider.client.containers.list(all=True, filters={"name": "sciaas-ut-broken"}) == []
+    assert provider.engine.client.containers.list(all=True, filters={"name": "sciaas-ut-broken"}) == []
 
 
 def test_a_failed_vlan_leaves_no_network(engine, monkeypatch):
     provider = engine[0]
     spec = desired_vlan(dict(name="ut-late", location="ut", type="public", cidr="10.210.253.0/24", labels=None),
                         provider.name)
-    collection = type(provider.client.networks)
+    collection = type(provider.engine.client.networks)
     real_create = collection.create
 
     def late_failure(self, name, **kwargs):
         # The engine made the network, but the answer never arrived (a client timeout).
         real_create(self, name, **kwargs)
-        raise docker_provider.docker_errors.APIError("read timed out")
+        raise docker_errors.APIError("read timed out")
 
     monkeypatch.setattr(collection, "create", late_failure)
     with pytest.raises(IaasError) as err:
         provider.create_vlan(spec)
     assert "read timed out" in str(err.value)
-    assert provider.client.networks.list(names=["sciaas-vlan-ut-late"]) == []
+    assert provider.engine.client.networks.list(names=["sciaas-vlan-ut-late"]) == []
 
 
 def test_way_out_through_the_public_vlan_and_the_facts_vips_need(engine):
@@ -134,14 +137,34 @@ def test_way_out_through_the_public_vlan_and_the_facts_vips_need(engine):
     inst = provider.create_instance(spec, run=True, wait=False, timeout=30)
     assert [(n["vlan"], n["ip"], n["interface"]) for n in inst["networks"]] == [
         ("ut-back", "10.210.251.2", "eth2"), ("ut-front", "10.210.252.7", "eth0"), ("ut-aaa", "10.210.253.2", "eth1")]
-    container = provider.client.containers.get("sciaas-ut-two")
+    container = provider.engine.client.containers.get("sciaas-ut-two")
     route = container.exec_run(["ip", "route", "show", "default"]).output.decode().strip()
     assert route.startswith("default via 10.210.252.1 dev eth0")
-    ports = provider.instance_interfaces("ut-two")
-    # What the guest really sees matches what the result reported.
-    assert [(p["vlan"], p["interface"]) for p in ports] == [("ut-back", "eth2"), ("ut-front", "eth0"), ("ut-aaa", "eth1")]
-    assert all(p["host_veth"] and p["host_veth"].startswith("veth") for p in ports)
-    assert provider.instance_pid("ut-two") > 1
+    # What the guest really sees matches what the result reported: each
+    # vlan's MAC is on the interface the result names, the other end of a veth
+    # on the host.
+    seen = _guest_interfaces(container)
+    assert [(n["vlan"], seen[n["mac"]][0]) for n in inst["networks"]] == [
+        ("ut-back", "eth2"), ("ut-front", "eth0"), ("ut-aaa", "eth1")]
+    host_ifaces = _host_interfaces()
+    assert all(host_ifaces.get(seen[n["mac"]][1], "").startswith("veth") for n in inst["networks"])
+    assert provider.instances.pid("ut-two") > 1
+
+
+def _guest_interfaces(container):
+    """{mac: (interface, the ifindex of its peer on the host)} as the guest sees them."""
+    listing = container.exec_run(["/bin/sh", "-c", 'for d in /sys/class/net/*; do '
+                                  'echo "${d##*/} $(cat $d/address) $(cat $d/iflink)"; done']).output.decode()
+    return dict((mac, (name, iflink)) for name, mac, iflink in (line.split() for line in listing.splitlines()))
+
+
+def _host_interfaces():
+    """{ifindex: name} of the host's interfaces."""
+    out = {}
+    for name in os.listdir("/sys/class/net"):
+        with open("/sys/class/net/%s/ifindex" % name) as handle:
+            out[handle.read().strip()] = name
+    return out
 
 
 def test_listing_for_planning_skips_the_keys_but_keeps_the_addresses(engine):

@@ -19,13 +19,14 @@ from ansible_collections.secure_cloud.iaas.plugins.module_utils.model.vip import
 VIP = dict(name="web", vlan="app", address="10.250.1.200", prefixlen=24)
 
 
-class Guests(docker_vips.DockerVips):
-    """Two instances with keepalived: a release on the holder makes PARTNER the holder (when it answers)."""
+class Instances(object):
+    """Two instances with keepalived (the Instances driver's part a move uses): a release on the holder
+    makes the partner the holder (when it answers)."""
 
-    def __init__(self, partner_answers=True, hooks=("a",)):
+    def __init__(self, partner_answers, hooks):
         self.calls, self.holder, self.partner_answers, self.hooks = [], "a", partner_answers, hooks
 
-    def exec_in_instance(self, name, argv):
+    def run_in(self, name, argv):
         self.calls.append((name, argv[-1]))
         if argv[0] == "test":
             return (0 if name in self.hooks else 1), ""
@@ -33,16 +34,26 @@ class Guests(docker_vips.DockerVips):
             self.holder = "b" if self.partner_answers else None
         return 0, ""
 
-    def instance_pid(self, name):
+    def pid(self, name):
         return 4242
 
+
+class Guests(docker_vips.Vips):
+    def __init__(self, partner_answers=True, hooks=("a",)):
+        super(Guests, self).__init__(engine=None, store=None, instances=Instances(partner_answers, hooks), run=None)
+        self.calls = self.instances.calls
+
+    @property
+    def holder(self):
+        return self.instances.holder
+
     def _holds(self, name, address):
-        return self.holder == name
+        return self.instances.holder == name
 
 
 def test_a_keepalived_holder_is_asked_to_give_way_then_rejoins():
     guests = Guests()
-    guests._move(VIP, "b", ["a"])
+    guests._move(VIP, "b", ["a"], site=None)
     assert guests.calls == [("a", HANDOVER_HOOK), ("a", "release"), ("a", "rejoin")]
     assert guests.holder == "b"
 
@@ -51,7 +62,7 @@ def test_a_hand_over_that_does_not_happen_fails_on_holder_and_the_node_rejoins(m
     monkeypatch.setattr(docker_vips, "HANDOVER_TIMEOUT", 0.1)
     guests = Guests(partner_answers=False)
     with pytest.raises(IaasError) as err:
-        guests._move(VIP, "b", ["a"])
+        guests._move(VIP, "b", ["a"], site=None)
     assert err.value.field == "holder"
     assert "did not move to b" in str(err.value) and "keepalived" in err.value.fix
     assert guests.calls[-1] == ("a", "rejoin")

@@ -16,8 +16,10 @@ import pytest
 
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.docker import guest
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.docker.host import agent as host_agent
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.docker.host import agent_install
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.errors import IaasError
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.provider import get_provider
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.store import StateStore
 
 docker = pytest.importorskip("docker")
 
@@ -153,7 +155,7 @@ def test_preparing_runs_no_program_of_the_guest(client):
 
 
 def test_the_agent_code_is_the_same_closure_from_a_checkout():
-    files = host_agent._code_files()
+    files = agent_install._code_files()
     ours = sorted(name.split("/module_utils/", 1)[1] for name in files if "/module_utils/" in name)
     for needed in ("docker/host/agent.py", "docker/provider.py", "docker/guest.py", "docker/host/bridge_guard.py",
                    "docker/host/isolation.py", "docker/__init__.py", "store.py", "provider.py"):
@@ -172,7 +174,7 @@ def agent(tmp_path):
         get_provider(dict(provider="docker", state_dir=str(tmp_path / "state")), run_command=run)
     except IaasError as exc:
         pytest.skip("no Docker engine: %s" % exc)
-    assert host_agent.running_pid()
+    assert agent_install.running_pid()
 
 
 def _labelled(client, made, **create):
@@ -197,8 +199,13 @@ def test_the_agent_refuses_a_guest_that_breaks_the_policy(client, agent):
     container = _labelled(*client, cap_add=["SYS_ADMIN"], security_opt=["seccomp=unconfined"], cgroupns="host")
     time.sleep(3)
     assert guest.waiting(container.attrs["State"]["Pid"])
-    with open(host_agent.LOGFILE) as handle:
+    with open(agent_install.LOGFILE) as handle:
         assert "refusing to boot %s: it holds SYS_ADMIN" % container.name in handle.read()
+
+
+class _Engine(object):
+    def waiting_guests(self):
+        return []
 
 
 class _Provider(object):
@@ -206,9 +213,8 @@ class _Provider(object):
 
     def __init__(self):
         self.synced = 0
-
-    def waiting_guests(self):
-        return []
+        self.engine = _Engine()
+        self.store = host_agent.Stores()
 
     def ensure_isolation(self):
         return False
@@ -218,12 +224,12 @@ class _Provider(object):
 
 
 def test_the_agent_never_syncs_while_a_module_holds_the_state_lock(tmp_path, monkeypatch):
-    from ansible_collections.secure_cloud.iaas.plugins.module_utils.store import StateStore
     store = StateStore(str(tmp_path / "state"))
-    store.put("vip", "web", dict(name="web"))
+    with store.lock():
+        store.put("vip", "web", dict(name="web"))
     registry = tmp_path / "state_dirs"
     registry.write_text(store.state_dir + "\n")
-    monkeypatch.setattr(host_agent, "STATE_DIRS", str(registry))
+    monkeypatch.setattr(agent_install, "STATE_DIRS", str(registry))
     provider = _Provider()
     agent = host_agent.Agent(provider, run=None)
     with store.lock():

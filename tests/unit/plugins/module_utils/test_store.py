@@ -39,18 +39,30 @@ def test_two_processes_at_once_stay_consistent(tmp_path):
 
 def test_files_are_private(tmp_path):
     store = StateStore(str(tmp_path / "state"))
-    store.put("vip", "web", {"address": "10.210.1.192"})
+    with store.lock():
+        store.put("vip", "web", {"address": "10.210.1.192"})
     assert stat.S_IMODE(os.stat(store.state_dir).st_mode) == 0o700
     assert stat.S_IMODE(os.stat(store.db_path).st_mode) == 0o600
 
 
 def test_records_round_trip(tmp_path):
     store = StateStore(str(tmp_path / "state"))
-    store.put("vip", "b", {"x": 2})
-    store.put("vip", "a", {"x": 1})
-    assert store.list("vip") == {"a": {"x": 1}, "b": {"x": 2}}
-    assert store.delete("vip", "a") and not store.delete("vip", "a")
+    with store.lock():
+        store.put("vip", "b", {"x": 2})
+        store.put("vip", "a", {"x": 1})
+        assert store.list("vip") == {"a": {"x": 1}, "b": {"x": 2}}
+        assert store.delete("vip", "a") and not store.delete("vip", "a")
     assert store.get("vip", "a") is None
+
+
+def test_a_write_outside_the_lock_is_refused(tmp_path):
+    # One owner of locking: a write that no transaction planned is a bug.
+    store = StateStore(str(tmp_path / "state"))
+    with pytest.raises(RuntimeError, match="outside provider.transaction"):
+        store.put("vip", "web", {"address": "10.210.1.192"})
+    with pytest.raises(RuntimeError):
+        store.delete("vip", "web")
+    assert store.list("vip") == {}
 
 
 def test_a_held_lock_times_out_with_a_message(tmp_path):

@@ -141,7 +141,7 @@ class FakeProvider(Provider):
         raise IaasError("the fake provider has no vips or tunnels", field="provider")
 
     create_vip = update_vip = delete_vip = _unsupported
-    prepare_vpn_tunnel = vpn_tunnel_record = plan_vpn_gateway = vpn_drift = _unsupported
+    prepare_vpn_tunnel = vpn_tunnel_record = plan_vpn_gateway = prepare_vpn_gateway = vpn_drift = _unsupported
     apply_vpn_tunnel = wait_vpn_tunnel = delete_vpn_tunnel = _unsupported
 
     # Helpers for arranging a test.
