@@ -29,7 +29,7 @@ except ImportError:
 
 PREFIX = "secure_cloud.iaas."
 MANAGED = PREFIX + "managed"
-KIND = PREFIX + "kind"
+KIND_LABEL = PREFIX + "kind"
 USER_LABEL = PREFIX + "label."
 NETWORK_PREFIX = "sciaas-vlan-"
 CONTAINER_PREFIX = "sciaas-"
@@ -98,7 +98,7 @@ class Engine(object):
         """The collection's containers of KIND. ignore_removed: parallel tasks remove
         containers between the listing and the inspection of each; those are gone, not an error."""
         return self.api("list containers", self.client.containers.list, all=not running_only, ignore_removed=True,
-                        filters={"label": [MANAGED + "=true", KIND + "=" + kind]})
+                        filters={"label": [MANAGED + "=true", KIND_LABEL + "=" + kind]})
 
     def find(self, name_or_id):
         """The container, or None when there is none."""

@@ -16,6 +16,7 @@ import os
 import time
 
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.docker.engine import (
+    KIND_LABEL,
     MANAGED,
     PREFIX,
     USER_LABEL,
@@ -116,7 +117,7 @@ class Instances(object):
         if container is None:
             return None
         labels = labels_of(container)
-        if labels.get(PREFIX + "kind") != "instance" or labels.get(PREFIX + "name") != name:
+        if labels.get(KIND_LABEL) != "instance" or labels.get(PREFIX + "name") != name:
             raise IaasError("a container named %s exists but is not an instance of this collection"
                             % container_name(name), field="name", fix="pick another name, or remove that container")
         return self.from_container(container)
@@ -141,7 +142,7 @@ class Instances(object):
     # -- lifecycle -------------------------------------------------------------
     def create(self, spec, run, wait, timeout):
         name = container_name(spec["name"])
-        labels = {MANAGED: "true", PREFIX + "kind": "instance", PREFIX + "name": spec["name"],
+        labels = {MANAGED: "true", KIND_LABEL: "instance", PREFIX + "name": spec["name"],
                   PREFIX + "location": spec["location"], PREFIX + "image": spec["image"],
                   PREFIX + "admin_user": spec["admin_user"],
                   PREFIX + "networks": ",".join(n["vlan"] for n in spec["networks"]),
@@ -169,7 +170,7 @@ class Instances(object):
     def boot(self, container, networks=None):
         """The host's half of a guest's boot, and an instance's default route (the engine gave it one at start)."""
         self.engine.boot(container)
-        if labels_of(container).get(PREFIX + "kind") == "instance":
+        if labels_of(container).get(KIND_LABEL) == "instance":
             self._set_default_route(container, networks or self.from_container(container, keys=False)["networks"])
 
     def _set_default_route(self, container, networks):

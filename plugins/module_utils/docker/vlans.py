@@ -17,6 +17,7 @@ import socket
 
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.docker import guest
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.docker.engine import (
+    KIND_LABEL,
     MANAGED,
     PREFIX,
     USER_LABEL,
@@ -85,7 +86,7 @@ class Vlans(object):
         out = []
         for net in self.engine.api("list networks", self.engine.client.networks.list):
             labels = net.attrs.get("Labels") or {}
-            if labels.get(PREFIX + "kind") == "vlan":
+            if labels.get(KIND_LABEL) == "vlan":
                 continue
             for pool in (net.attrs.get("IPAM") or {}).get("Config") or []:
                 if pool.get("Subnet") and ":" not in pool["Subnet"]:
@@ -96,7 +97,7 @@ class Vlans(object):
         return out
 
     def create(self, spec):
-        labels = {MANAGED: "true", PREFIX + "kind": "vlan", PREFIX + "name": spec["name"],
+        labels = {MANAGED: "true", KIND_LABEL: "vlan", PREFIX + "name": spec["name"],
                   PREFIX + "location": spec["location"], PREFIX + "type": spec["type"],
                   PREFIX + "vip_range": spec["vip_range"]}
         labels.update((USER_LABEL + k, v) for k, v in spec["labels"].items())

@@ -35,7 +35,13 @@ import re
 import time
 
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.docker import guest
-from ansible_collections.secure_cloud.iaas.plugins.module_utils.docker.engine import NETWORK_PREFIX, network_name
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.docker.engine import (
+    KIND_LABEL,
+    MANAGED,
+    NETWORK_PREFIX,
+    PREFIX,
+    network_name,
+)
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.model import ipam
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.docker.host import netns
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.errors import IaasError, ProviderError
@@ -175,7 +181,7 @@ class Vpn(object):
         except Exception:  # pylint: disable=broad-except
             return None
         labels = container.attrs["Config"].get("Labels") or {}
-        if labels.get(_PREFIX + "kind") != "vpn_gateway":
+        if labels.get(KIND_LABEL) != "vpn_gateway":
             raise IaasError("a container named %s exists but is not a VPN gateway of this collection"
                             % gateway_name(location), field="location",
                             fix="remove that container, or use another location")
@@ -193,12 +199,12 @@ class Vpn(object):
         return out
 
     def _gateway_exec(self, container, script, what, check=True):
-        result = self.engine.api(what, container.exec_run, ["/bin/sh", "-c", script], demux=False)
-        output = (result.output or b"").decode("utf-8", "replace")
-        if check and result.exit_code != 0:
+        """(exit code, output) of a shell SCRIPT in the gateway; with CHECK, a failure is a ProviderError."""
+        rc, output = self.engine.exec_status(container, ["/bin/sh", "-c", script], what=what)
+        if check and rc != 0:
             raise ProviderError("could not %s in the VPN gateway %s (exit %s): %s"
-                                % (what, container.name, result.exit_code, output.strip()[-2000:]))
-        return result.exit_code, output
+                                % (what, container.name, rc, output[-2000:]))
+        return rc, output
 
     def _gateway_state(self, container):
         """(backend, loaded connection names, list-sas output) of a running gateway."""
@@ -252,9 +258,7 @@ class Vpn(object):
         container = self._gateway(location)
         have = self._gateway_addresses(container) if container is not None else {}
         vlans = dict((v["name"], v) for v in self.vlans.list())
-        used = used_addresses(self.instances.list(keys=False))
-        for vlan, extra in self.vlans.foreign_addresses(self.instances.names()).items():
-            used.setdefault(vlan, {}).update(extra)
+        used = used_addresses(self.instances.list(keys=False), self.vlans.foreign_addresses(self.instances.names()))
         out = {}
         for name in [public_vlan] + sorted(vlan_names):
             if name in have:
@@ -305,7 +309,7 @@ class Vpn(object):
     def _new_gateway(self, location, addresses, public_vlan):
         """The gateway container, made (a guest like every instance), started and let boot."""
         name = gateway_name(location)
-        labels = {_PREFIX + "managed": "true", _PREFIX + "kind": "vpn_gateway", _PREFIX + "location": location}
+        labels = {MANAGED: "true", KIND_LABEL: "vpn_gateway", PREFIX + "location": location}
         networks = [(network_name(public_vlan), addresses[public_vlan])]
         networks += [(network_name(vlan), ip) for vlan, ip in sorted(addresses.items()) if vlan != public_vlan]
         # NET_ADMIN for xfrm, routes and nftables; /dev/net/tun for kernel-libipsec.
@@ -387,10 +391,10 @@ class Vpn(object):
         for vlan, ip in sorted(addresses.items()):
             if vlan not in have:
                 self.engine.api("attach %s to vlan %s" % (container.name, vlan), self.engine.client.api.connect_container_to_network,
-                          container.id, network_name(vlan), ipv4_address=ip)
+                                container.id, network_name(vlan), ipv4_address=ip)
         for vlan in sorted(set(have) - set(addresses)):
             self.engine.api("detach %s from vlan %s" % (container.name, vlan),
-                      self.engine.client.api.disconnect_container_from_network, container.id, network_name(vlan))
+                            self.engine.client.api.disconnect_container_from_network, container.id, network_name(vlan))
         container.reload()
 
     def _public_ifname(self, container, public_ip):
@@ -501,7 +505,7 @@ class Vpn(object):
             if match and match.group(1) not in keep:
                 self._gateway_exec(container, "rm -f /etc/swanctl/conf.d/%s" % fname, "remove a stale connection")
         self.engine.put_file(container, "/etc/nftables.conf",
-                       render_firewall(tunnels, self._public_ifname(container, public_ip), backend), 0o755)
+                             render_firewall(tunnels, self._public_ifname(container, public_ip), backend), 0o755)
         self._gateway_exec(container, "nft -f /etc/nftables.conf", "load the gateway firewall")
         self._gateway_exec(container, "swanctl --load-creds --clear --noprompt && swanctl --load-conns",
                            "load the connections")
@@ -516,12 +520,12 @@ class Vpn(object):
     def _write_tunnel(self, container, tunnel, public_ip, secrets):
         name = tunnel["name"]
         self.engine.put_file(container, "/etc/swanctl/conf.d/%s%s.conf" % (FILE_PREFIX, name),
-                       render_connection(tunnel, public_ip), 0o640)
+                             render_connection(tunnel, public_ip), 0o640)
         if not secrets:
             return
         if tunnel["authentication"] == "psk":
             self.engine.put_file(container, "/etc/swanctl/conf.d/%s%s.secret.conf" % (FILE_PREFIX, name),
-                           render_psk(tunnel, secrets["psk"]), 0o600)
+                                 render_psk(tunnel, secrets["psk"]), 0o600)
             self._gateway_exec(container, "rm -f /etc/swanctl/private/%s%s.pem" % (FILE_PREFIX, name), "clean up")
         else:
             self.engine.put_file(container, "/etc/swanctl/x509ca/%s%s.ca.pem" % (FILE_PREFIX, name), secrets["cacert"], 0o644)
@@ -555,11 +559,11 @@ class Vpn(object):
             return True
         for bridge in sorted(want - have):
             netns._run(self.run, ["iptables", "-w", "-I", "DOCKER-USER", "-i", bridge, "-o", bridge, "-m",
-                                          "comment", "--comment", IPT_COMMENT, "-j", "ACCEPT"],
+                                  "comment", "--comment", IPT_COMMENT, "-j", "ACCEPT"],
                        "accepting frames inside bridge %s" % bridge)
         for bridge in sorted(have - want):
             netns._run(self.run, ["iptables", "-w", "-D", "DOCKER-USER", "-i", bridge, "-o", bridge, "-m",
-                                          "comment", "--comment", IPT_COMMENT, "-j", "ACCEPT"],
+                                  "comment", "--comment", IPT_COMMENT, "-j", "ACCEPT"],
                        "removing the rule of bridge %s" % bridge)
         return True
 
@@ -602,6 +606,6 @@ class Vpn(object):
             for dst, via in sorted(want.items()):
                 if have.get(dst) != via:
                     netns.in_netns(self.run, pid, ["ip", "route", "replace", dst, "via", via, "proto",
-                                                           ROUTE_PROTO],
+                                                   ROUTE_PROTO],
                                    "routing %s via the VPN gateway in %s" % (dst, inst["name"]))
         return changed

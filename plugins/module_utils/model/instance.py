@@ -141,8 +141,9 @@ def sizing(params, current=None):
     return cpus, memory
 
 
-def used_addresses(instances, exclude=None):
-    """{vlan: {ip: instance name}} from the instances, leaving out ``exclude``."""
+def used_addresses(instances, foreign=None, exclude=None):
+    """{vlan: {ip: holder}}: the instances' addresses (leaving out ``exclude``) and FOREIGN's
+    ({vlan: {ip: holder}} of anything else on the vlans, as provider.foreign_addresses())."""
     used = {}
     for inst in instances:
         if inst["name"] == exclude:
@@ -150,6 +151,8 @@ def used_addresses(instances, exclude=None):
         for net in inst.get("networks") or []:
             if net.get("ip"):
                 used.setdefault(net["vlan"], {})[net["ip"]] = "instance %s" % inst["name"]
+    for vlan, extra in (foreign or {}).items():
+        used.setdefault(vlan, {}).update(extra)
     return used
 
 
@@ -229,9 +232,7 @@ def desired_instance(params, provider, vlans, instances, exclude=None):
                         fix="use a lower-case user name other than root, e.g. cloudadmin")
     keys = check_keys(params.get("ssh_public_keys"))
     labels = check_labels(params.get("labels"))
-    used = used_addresses(instances, exclude=exclude or params["name"])
-    for name, extra in provider.foreign_addresses().items():
-        used.setdefault(name, {}).update(extra)
+    used = used_addresses(instances, provider.foreign_addresses(), exclude=exclude or params["name"])
     networks = plan_networks(params.get("networks"), params["location"], vlans, used)
     for net, name in zip(networks, provider.interface_names(networks, vlans)):
         net["interface"] = name

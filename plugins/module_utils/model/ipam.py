@@ -58,6 +58,23 @@ def parse_cidr(value, field="cidr"):
     return net.cidr
 
 
+def parse_subnet(value, field):
+    """A network in CIDR form with no host bits (any prefix length, IPv4)."""
+    require_netaddr()
+    text = str(value or "").strip()
+    try:
+        if "/" not in text:
+            raise ValueError(text)
+        net = netaddr.IPNetwork(text, version=4)
+        netaddr.IPAddress(text.split("/", 1)[0], version=4, flags=netaddr.INET_PTON)
+    except (netaddr.AddrFormatError, ValueError, TypeError):
+        raise IaasError("%r is not an IPv4 network in CIDR form" % (value,), field=field,
+                        fix="give e.g. 10.1.0.0/24")
+    if net.ip != net.network:
+        raise IaasError("%s has host bits set" % text, field=field, fix="use the network address: %s" % net.cidr)
+    return net.cidr
+
+
 def parse_ip(value, field="ip"):
     require_netaddr()
     try:

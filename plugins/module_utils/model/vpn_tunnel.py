@@ -165,24 +165,6 @@ def check_proposals(proposals, kind):
 
 
 # -- addresses -----------------------------------------------------------------
-def parse_subnet(value, field):
-    """A network in CIDR form with no host bits (any prefix length, IPv4)."""
-    ipam.require_netaddr()
-    import netaddr
-    text = str(value or "").strip()
-    try:
-        if "/" not in text:
-            raise ValueError(text)
-        net = netaddr.IPNetwork(text, version=4)
-        netaddr.IPAddress(text.split("/", 1)[0], version=4, flags=netaddr.INET_PTON)
-    except (netaddr.AddrFormatError, ValueError, TypeError):
-        raise IaasError("%r is not an IPv4 network in CIDR form" % (value,), field=field,
-                        fix="give e.g. 10.1.0.0/24")
-    if net.ip != net.network:
-        raise IaasError("%s has host bits set" % text, field=field, fix="use the network address: %s" % net.cidr)
-    return net.cidr
-
-
 def served_vlans(names, location, vlans, field="vlans"):
     """names: the vlans asked for. Every one exists, is private and lies in location."""
     if not names:
@@ -240,7 +222,7 @@ def check_peer(params, served, location_vlans):
                         fix="list the customer site's subnets, e.g. [10.1.0.0/24]")
     subnets = []
     for i, value in enumerate(params["peer_subnets"]):
-        net = parse_subnet(value, "peer_subnets[%d]" % i)
+        net = ipam.parse_subnet(value, "peer_subnets[%d]" % i)
         for vlan in served:
             if ipam.overlaps(net, vlan["cidr"]):
                 raise IaasError("%s overlaps the served vlan %s (%s)" % (net, vlan["name"], vlan["cidr"]),
@@ -253,7 +235,7 @@ def check_peer(params, served, location_vlans):
                                 fix="the customer's subnets must not meet the data center's vlans")
         if str(net) not in subnets:
             subnets.append(str(net))
-    if any(peer in parse_subnet(s, "peer_subnets") for s in subnets):
+    if any(peer in ipam.parse_subnet(s, "peer_subnets") for s in subnets):
         raise IaasError("the peer address %s lies inside peer_subnets" % peer, field="peer_subnets",
                         fix="list only the subnets behind the customer gateway")
     return str(peer), sorted(subnets)

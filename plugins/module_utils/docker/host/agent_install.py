@@ -240,5 +240,3 @@ def _prune(keep):
         path = os.path.join(AGENT_DIR, name)
         if os.path.isdir(path) and path != keep and not name.startswith("."):
             shutil.rmtree(path, ignore_errors=True)
-
-
