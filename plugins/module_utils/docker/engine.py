@@ -16,6 +16,7 @@ import io
 import tarfile
 import time
 
+from ansible_collections.secure_cloud.iaas.plugins.module_utils import poll
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.docker import guest
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.errors import IaasError, ProviderError
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.provider import DEFAULT_DOCKER_HOST
@@ -160,27 +161,22 @@ class Engine(object):
             guest.prepare(pid, container.name)
 
     def wait_running(self, container, timeout):
-        """Until systemd reports running or degraded; a timeout fails loudly."""
-        deadline = time.monotonic() + timeout
-        state = "unknown"
-        while True:
+        """Until systemd reports running or degraded; a guest that stops, or a timeout, fails loudly."""
+        def state():
             container.reload()
             if not container.attrs["State"].get("Running"):
                 raise ProviderError("container %s stopped while booting (exit code %s)"
                                     % (container.name, container.attrs["State"].get("ExitCode")),
                                     fix="look at docker logs %s" % container.name)
-            result = container.exec_run(["systemctl", "is-system-running"])
-            state = (result.output or b"").decode("utf-8", "replace").strip() or state
-            if state in ("running", "degraded"):
-                return state
-            if time.monotonic() >= deadline:
-                fix = "raise wait_timeout, or see docker exec %s systemctl --failed" % container.name
-                if not self.is_local():
-                    fix = ("start the host agent on the engine's host (any docker provider module run there "
-                           "starts it), or " + fix)
-                raise ProviderError("%s did not finish booting within wait_timeout=%ss (systemd says %r)"
-                                    % (container.name, timeout, state), field="wait_timeout", fix=fix)
-            time.sleep(0.25)
+            return (container.exec_run(["systemctl", "is-system-running"]).output or b"").decode("utf-8", "replace").strip()
+
+        def failure(last):
+            fix = "raise wait_timeout, or see docker exec %s systemctl --failed" % container.name
+            if not self.is_local():
+                fix = "start the host agent on the engine's host (any docker provider module run there starts it), or " + fix
+            return ProviderError("%s did not finish booting within wait_timeout=%ss (systemd says %r)"
+                                 % (container.name, timeout, last or "unknown"), field="wait_timeout", fix=fix)
+        return poll.until(state, lambda s: s in ("running", "degraded"), timeout, failure, interval=0.25)
 
     # -- inside a container ------------------------------------------------------
     def exec_status(self, container, cmd, environment=None, what="run a command"):

@@ -32,8 +32,8 @@ from __future__ import annotations
 
 import json
 import re
-import time
 
+from ansible_collections.secure_cloud.iaas.plugins.module_utils import poll
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.docker import guest
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.docker.engine import (
     KIND_LABEL,
@@ -451,20 +451,15 @@ class Vpn(object):
 
     def wait(self, name, timeout):
         """Until the tunnel is established; a timeout fails naming what it waited for."""
-        deadline = time.monotonic() + timeout
-        while True:
-            tunnel = self.get(name)
-            if tunnel and tunnel["status"] == STATUS_ESTABLISHED:
-                return tunnel
-            if time.monotonic() >= deadline:
-                raise ProviderError(
-                    "tunnel %s was not established within wait_timeout=%ss (status %s): waited for its IKE_SA "
-                    "ESTABLISHED and CHILD_SA INSTALLED with peer %s" % (name, timeout, tunnel and tunnel["status"],
-                                                                         tunnel and tunnel["peer_address"]),
-                    field="wait_timeout",
-                    fix="check that the peer is up with matching settings (docker exec %s swanctl --list-sas; "
-                        "journalctl -u strongswan), or use wait: false" % gateway_name(tunnel["location"]))
-            time.sleep(0.5)
+        def failure(tunnel):
+            return ProviderError(
+                "tunnel %s was not established within wait_timeout=%ss (status %s): waited for its IKE_SA "
+                "ESTABLISHED and CHILD_SA INSTALLED with peer %s" % (name, timeout, tunnel and tunnel["status"],
+                                                                     tunnel and tunnel["peer_address"]),
+                field="wait_timeout",
+                fix="check that the peer is up with matching settings (docker exec %s swanctl --list-sas; "
+                    "journalctl -u strongswan), or use wait: false" % gateway_name(tunnel["location"]))
+        return poll.until(lambda: self.get(name), lambda t: t and t["status"] == STATUS_ESTABLISHED, timeout, failure)
 
     def _require_local(self):
         if not self.engine.is_local():

@@ -24,6 +24,14 @@ def check_name(value, field="name"):
     return value
 
 
+def check_location(location, kind):
+    """The location a new KIND ('an instance', 'a vlan', ...) is made in: given and a legal name."""
+    if not location:
+        raise IaasError("is required to create %s" % kind, field="location",
+                        fix="name the data center, e.g. location: fra1")
+    return check_name(location, field="location")
+
+
 def check_labels(labels, field="labels"):
     labels = labels or {}
     out = {}

@@ -12,7 +12,7 @@ import re
 
 from ansible_collections.secure_cloud.iaas.plugins.module_utils import image_signature
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.model import ipam
-from ansible_collections.secure_cloud.iaas.plugins.module_utils.model.common import HOSTNAME_RE, check_labels, check_name
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.model.common import HOSTNAME_RE, check_labels, check_location, check_name
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.errors import IaasError
 
 # instance_type: (cpus, memory in MiB). Sized for small hosts: a provider
@@ -211,10 +211,7 @@ def desired_instance(params, provider, vlans, instances, exclude=None):
     exclude: the name of an instance being recreated (its addresses are free).
     """
     check_name(params["name"])
-    if not params.get("location"):
-        raise IaasError("is required to create an instance", field="location",
-                        fix="name the data center, e.g. location: fra1")
-    check_name(params["location"], field="location")
+    check_location(params.get("location"), "an instance")
     if not params.get("image"):
         raise IaasError("is required to create an instance", field="image",
                         fix="name a catalog image, e.g. image: debian12")

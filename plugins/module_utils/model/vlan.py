@@ -9,7 +9,7 @@ Used by the vlan and vlan_info modules and by every provider.
 from __future__ import annotations
 
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.model import ipam
-from ansible_collections.secure_cloud.iaas.plugins.module_utils.model.common import check_labels, check_name
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.model.common import check_labels, check_location, check_name
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.errors import IaasError
 
 VLAN_TYPES = ("public", "private")
@@ -49,10 +49,7 @@ def vlan_result(name, location, vlan_type, cidr, gateway, vip_range, labels=None
 def desired_vlan(params, provider_name=None):
     """The vlan the parameters ask for, every default resolved; IaasError on bad input."""
     check_name(params["name"])
-    if not params.get("location"):
-        raise IaasError("is required to create a vlan", field="location",
-                        fix="name the data center, e.g. location: fra1")
-    check_name(params["location"], field="location")
+    check_location(params.get("location"), "a vlan")
     if not params.get("cidr"):
         raise IaasError("is required to create a vlan", field="cidr", fix="give its network, e.g. cidr: 10.210.1.0/24")
     net = ipam.parse_cidr(params["cidr"])

@@ -23,7 +23,7 @@ import os
 import re
 
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.model import ipam
-from ansible_collections.secure_cloud.iaas.plugins.module_utils.model.common import check_labels, check_name
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.model.common import check_labels, check_location, check_name
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.errors import IaasError
 
 try:
@@ -385,10 +385,7 @@ def desired_tunnel(params, vlans, tunnels, provider_name=None, current=None):
     """
     check_name(params["name"])
     location = params.get("location") or (current or {}).get("location")
-    if not location:
-        raise IaasError("is required to create a tunnel", field="location",
-                        fix="name the data center, e.g. location: fra1")
-    check_name(location, field="location")
+    check_location(location, "a tunnel")
     if current and params.get("location") and params["location"] != current["location"]:
         raise IaasError("cannot change from %s to %s: a tunnel never moves" % (current["location"], params["location"]),
                         field="location", fix="delete the tunnel and create it in the other location")
