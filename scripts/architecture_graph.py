@@ -36,7 +36,7 @@ def node_of_module(dotted):
     parts = [p for p in dotted.split(".") if p != "__init__"]
     if parts[0] in ("model", "ipsec"):
         return parts[0]
-    if parts[:2] == ["docker", "host"] and len(parts) > 2 and parts[2].startswith("agent"):
+    if parts[:3] == ["docker", "host", "agent"]:
         return "docker/agent"  # a program of its own on top of the provider
     if parts[0] in ("docker", "openstack") and len(parts) > 1:
         return "%s/%s" % (parts[0], parts[1])
