@@ -19,8 +19,14 @@ SHA512 = "sha512:" + "b" * 128
 
 @pytest.mark.parametrize("digest", [SHA256, SHA512])
 def test_sha256_and_sha512_pins_are_accepted(digest):
-    check_image_pin(dict(name="img", id=digest, digests=[digest]), digest)
-    check_image_pin(dict(name="img", id="other", digests=["x", digest]), digest)
+    # The image's id or one of its repository digests matches the pin: no error ...
+    assert check_image_pin(dict(name="img", id=digest, digests=[digest]), digest) is None
+    assert check_image_pin(dict(name="img", id="other", digests=["x", digest]), digest) is None
+    # ... and the same well-formed pin on an image that has neither is refused,
+    # so the acceptance above is a match, not a formality.
+    with pytest.raises(IaasError) as err:
+        check_image_pin(dict(name="img", id="other", digests=["x"]), digest)
+    assert err.value.field == "image_digest" and "not the pinned" in err.value.msg
 
 
 @pytest.mark.parametrize("digest", [

@@ -74,6 +74,7 @@ class FakeProvider(Provider):
 
     def create_instance(self, spec, run, wait, timeout):
         self.writes.append(("create_instance", spec["name"]))
+        self.last_create = dict(run=run, wait=wait)
         for net in spec["networks"]:
             if net["vlan"] == self.fail_on_network:
                 raise IaasError("Docker refused to attach %s to vlan %s" % (spec["name"], net["vlan"]))
