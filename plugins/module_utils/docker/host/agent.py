@@ -34,13 +34,24 @@ import time
 
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.docker import guest
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.docker.host import bridge_guard
-from ansible_collections.secure_cloud.iaas.plugins.module_utils.docker.host.agent_install import PIDFILE, state_dirs
-from ansible_collections.secure_cloud.iaas.plugins.module_utils.docker.provider import DockerProvider
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.errors import IaasError
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.store import StateStore
 
 # How often the light check runs (guests waiting, isolation table, guard present).
 PERIOD = 1.0
+AGENT_DIR = "/var/lib/secure-cloud-iaas/agent"
+PIDFILE = "/run/secure-cloud-iaas-agent.pid"
+# The state directories of every controller that used this engine, one a line
+# (agent_install.py adds each controller's as its modules start the agent).
+STATE_DIRS = os.path.join(AGENT_DIR, "state_dirs")
+
+
+def state_dirs():
+    try:
+        with open(STATE_DIRS) as handle:
+            return [line.strip() for line in handle if line.strip()]
+    except OSError:
+        return []
 
 
 # -- the agent itself --------------------------------------------------------------
@@ -151,8 +162,10 @@ def _watch(new_provider, wake):
         time.sleep(0.5)
 
 
-def main(argv, run):
-    """The agent's loop; run(argv, data=None) -> (rc, stdout, stderr) runs host commands."""
+def main(argv, run, provider_class):
+    """The agent's loop; run(argv, data=None) -> (rc, stdout, stderr) runs host commands;
+    provider_class: the docker provider (the launcher imports it: this module is
+    imported by the provider's own package, so it cannot import it back)."""
     parser = argparse.ArgumentParser(description="secure_cloud.iaas host agent")
     parser.add_argument("--docker-host", required=True)
     args = parser.parse_args(argv)
@@ -161,7 +174,7 @@ def main(argv, run):
 
     def new_provider():
         # The stores of every controller of this engine, read only.
-        return DockerProvider(params, Stores(), run_command=run)
+        return provider_class(params, Stores(), run_command=run)
 
     wake = threading.Event()
     wake.set()

@@ -25,11 +25,15 @@ import sys
 import time
 import zipfile
 
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.docker.host import agent
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.errors import ProviderError
 
 _PACKAGE = "ansible_collections.secure_cloud.iaas.plugins.module_utils"
 _OURS = _PACKAGE.replace(".", "/") + "/"
-AGENT_MODULE = _PACKAGE + ".docker.host.agent"
+# Imported here so that every docker module's payload carries the agent's code
+# (the payload holds what the module imports, and the agent is copied from it).
+AGENT_MODULE = agent.__name__
+PROVIDER_MODULE = _PACKAGE + ".docker.provider"
 LAUNCHER = "secure_cloud_iaas_agent.py"
 # The agent is a program, not module code: module_utils only ever receive a
 # command runner, and this launcher (written beside the code) gives the agent
@@ -41,6 +45,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from %s import main  # noqa: E402
+from %s import DockerProvider  # noqa: E402
 
 
 def run(argv, data=None):
@@ -48,15 +53,13 @@ def run(argv, data=None):
     return proc.returncode, proc.stdout, proc.stderr
 
 
-sys.exit(main(sys.argv[1:], run))
-""" % AGENT_MODULE
-AGENT_DIR = "/var/lib/secure-cloud-iaas/agent"
-PIDFILE = "/run/secure-cloud-iaas-agent.pid"
+sys.exit(main(sys.argv[1:], run, DockerProvider))
+""" % (AGENT_MODULE, PROVIDER_MODULE)
+AGENT_DIR = agent.AGENT_DIR
+PIDFILE = agent.PIDFILE
 LOGFILE = "/var/log/secure-cloud-iaas-agent.log"
 UNIT = "secure-cloud-iaas-agent.service"
 UNIT_PATH = "/etc/systemd/system/" + UNIT
-# The state directories of every controller that used this engine, one a line.
-STATE_DIRS = os.path.join(AGENT_DIR, "state_dirs")
 
 
 # -- installing and starting it (called by the provider) -----------------------
@@ -84,9 +87,18 @@ def _code_files():
                 with open(path, "rb") as handle:
                     available[os.path.relpath(path, root)] = handle.read()
     files = dict((n, data) for n, data in available.items() if n.startswith("ansible/"))
-    # The same closure whichever module's payload it comes from, so every
-    # module finds the same version running.
-    todo = [_OURS + "docker/host/agent.py", _OURS + "docker/provider.py"]
+    files.update(closure(available, _OURS + "docker/provider.py"))
+    return files
+
+
+def closure(available, start):
+    """{path: bytes} of START and every module of ours it imports, from AVAILABLE ({path: bytes}).
+
+    The same closure whichever module's payload it comes from, so every module
+    finds the same version running.
+    """
+    files = {}
+    todo = [start]
     while todo:
         path = todo.pop()
         if path in files or path not in available:
@@ -173,22 +185,14 @@ WantedBy=multi-user.target
 
 def _register(state_dir):
     """Add STATE_DIR to the stores the agent reads, and forget those gone (under the agent lock)."""
-    known = state_dirs()
+    known = agent.state_dirs()
     kept = [d for d in known if os.path.isdir(d) or d == state_dir]
     if state_dir not in kept:
         kept.append(state_dir)
     if kept != known:
-        with open(STATE_DIRS + ".new", "w") as handle:
+        with open(agent.STATE_DIRS + ".new", "w") as handle:
             handle.write("".join(d + "\n" for d in kept))
-        os.rename(STATE_DIRS + ".new", STATE_DIRS)
-
-
-def state_dirs():
-    try:
-        with open(STATE_DIRS) as handle:
-            return [line.strip() for line in handle if line.strip()]
-    except OSError:
-        return []
+        os.rename(agent.STATE_DIRS + ".new", agent.STATE_DIRS)
 
 
 def ensure_running(run, docker_host, state_dir):

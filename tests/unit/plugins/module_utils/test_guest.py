@@ -154,6 +154,22 @@ def test_preparing_runs_no_program_of_the_guest(client):
     assert container.exec_run(["test", "-e", "/trap-ran"]).exit_code == 1
 
 
+def test_a_docker_module_payload_carries_the_agent():
+    # A module's payload holds what the module imports; the agent is copied
+    # from it, so the provider's import closure must reach the daemon and the
+    # launcher's imports.
+    root = agent_install._code_root()
+    available = {}
+    for top, _dirs, names in os.walk(os.path.join(root, agent_install._OURS)):
+        for name in names:
+            path = os.path.join(top, name)
+            with open(path, "rb") as handle:
+                available[os.path.relpath(path, root)] = handle.read()
+    reached = agent_install.closure(available, agent_install._OURS + "docker/provider.py")
+    for module in (agent_install.AGENT_MODULE, agent_install.PROVIDER_MODULE):
+        assert module.replace(".", "/") + ".py" in reached
+
+
 def test_the_agent_code_is_the_same_closure_from_a_checkout():
     files = agent_install._code_files()
     ours = sorted(name.split("/module_utils/", 1)[1] for name in files if "/module_utils/" in name)
@@ -229,7 +245,7 @@ def test_the_agent_never_syncs_while_a_module_holds_the_state_lock(tmp_path, mon
         store.put("vip", "web", dict(name="web"))
     registry = tmp_path / "state_dirs"
     registry.write_text(store.state_dir + "\n")
-    monkeypatch.setattr(agent_install, "STATE_DIRS", str(registry))
+    monkeypatch.setattr(host_agent, "STATE_DIRS", str(registry))
     provider = _Provider()
     agent = host_agent.Agent(provider, run=None)
     with store.lock():
