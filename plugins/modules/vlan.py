@@ -233,22 +233,31 @@ class VlanModule(ResourceModule):
     def absent(self, current):
         if not current:
             return self.set_resource(None, None, False)
-        users = sorted(inst["name"] for inst in self.provider.list_instances(keys=False)
-                       if any(net["vlan"] == current["name"] for net in inst["networks"]))
-        if users:
-            raise IaasError("vlan %s is still used by instances: %s" % (current["name"], ", ".join(users)),
-                            field="state", fix="delete those instances or take them off the vlan first")
-        tunnels = self.provider.list_vpn_tunnels()
-        users = sorted(set(tunnels_on_vlan(current["name"], tunnels)
-                           + [t["name"] for t in tunnels if t["public_vlan"] == current["name"]]))
-        if users:
-            raise IaasError("vlan %s is still used by VPN tunnels: %s" % (current["name"], ", ".join(users)),
-                            field="state", fix="delete those tunnels (secure_cloud.iaas.vpn_tunnel, state: absent) or "
-                                               "take the vlan out of their vlans first")
-        if not self.check_mode:
-            with self.provider.transaction():
+        # Checked and deleted under one lock: nothing starts to use it in between.
+        with self.provider.transaction():
+            self.check_unused(current)
+            if not self.check_mode:
                 self.provider.delete_vlan(current)
         self.set_resource(current, None, True)
+
+    def check_unused(self, current):
+        """Refuse to delete a vlan that anything still uses, naming it and what to do."""
+        name = current["name"]
+        users = sorted(inst["name"] for inst in self.provider.list_instances(keys=False)
+                       if any(net["vlan"] == name for net in inst["networks"]))
+        if users:
+            raise IaasError("vlan %s is still used by instances: %s" % (name, ", ".join(users)),
+                            field="state", fix="delete those instances or take them off the vlan first")
+        vips = sorted(v["name"] for v in self.provider.list_vips() if v["vlan"] == name)
+        if vips:
+            raise IaasError("vlan %s still holds vips: %s" % (name, ", ".join(vips)), field="state",
+                            fix="delete those vips first (secure_cloud.iaas.vip, state: absent)")
+        tunnels = self.provider.list_vpn_tunnels()
+        users = sorted(set(tunnels_on_vlan(name, tunnels) + [t["name"] for t in tunnels if t["public_vlan"] == name]))
+        if users:
+            raise IaasError("vlan %s is still used by VPN tunnels: %s" % (name, ", ".join(users)),
+                            field="state", fix="delete those tunnels (secure_cloud.iaas.vpn_tunnel, state: absent) or "
+                                               "take the vlan out of their vlans first")
 
 
 def main():

@@ -101,6 +101,7 @@ options:
       - The pre-shared key, at least 20 characters (keep it in a vault).
       - Left out with O(authentication=psk), the key is read from O(psk_file), or
         generated there when that file does not exist.
+      - Mutually exclusive with O(psk_file), O(cacert), O(cert) and O(key).
     type: str
   psk_file:
     description:
@@ -108,7 +109,8 @@ options:
         (mode 0600, directory 0700). Returned as RV(vpn_tunnel.psk_file); give it
         to the customer gateway (for example the P(secure_cloud.iaas.ipsec_gateway#role)
         role's C(psk) through a lookup).
-      - Defaults to C(<state_dir>/vpn/<name>.psk). Not used when O(psk) is given.
+      - Defaults to C(<state_dir>/vpn/<name>.psk).
+      - Mutually exclusive with O(psk), O(cacert), O(cert) and O(key).
     type: path
   cacert:
     description:
@@ -330,6 +332,7 @@ from ansible_collections.secure_cloud.iaas.plugins.module_utils.provider import 
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.resource import ResourceModule
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.model.vpn_tunnel import (
     VPN_TUNNEL_ARGUMENT_SPEC,
+    VPN_TUNNEL_MUTUALLY_EXCLUSIVE,
     cert_identity,
     desired_tunnel,
     fingerprint,
@@ -343,6 +346,7 @@ from ansible_collections.secure_cloud.iaas.plugins.module_utils.model.vpn_tunnel
 class VpnTunnelModule(ResourceModule):
     kind = "vpn_tunnel"
     argument_spec = VPN_TUNNEL_ARGUMENT_SPEC
+    module_kwargs = dict(mutually_exclusive=VPN_TUNNEL_MUTUALLY_EXCLUSIVE)
 
     def execute(self):
         params = self.params

@@ -60,6 +60,10 @@ VPN_TUNNEL_ARGUMENT_SPEC = dict(
     labels=dict(type="dict"),
     state=dict(type="str", choices=["present", "absent"], default="present"),
 )
+# A key and a key file, or a key and certificates, would leave one of them
+# unused without a word: refused before anything is read.
+VPN_TUNNEL_MUTUALLY_EXCLUSIVE = [["psk", "psk_file"]] + [
+    [secret, pki] for secret in ("psk", "psk_file") for pki in ("cacert", "cert", "key")]
 
 # Fixed once the tunnel exists (the gateway belongs to a location and a public vlan).
 IMMUTABLE_FIELDS = ("location", "public_vlan")

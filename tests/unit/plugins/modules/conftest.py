@@ -40,6 +40,7 @@ class FakeProvider(Provider):
         self.routes = [("192.0.2.0/24", "a route of the host via eth0")]
         self.fail_on_network = None
         self.boot_fails = False
+        self.vips = []
 
     def capabilities(self):
         return Capabilities(mutable={"vlan": (), "instance": ("cpus", "memory", "ssh_public_keys")})
@@ -130,10 +131,10 @@ class FakeProvider(Provider):
     def interface_names(self, networks, vlans):
         return ["eth%d" % i for i in range(len(networks))]
 
-    # No vips and no tunnels on this fake (the vip and vpn_tunnel modules have
-    # tests of their own against the docker and openstack providers).
+    # Vips only as arranged by a test, no tunnels (the vip and vpn_tunnel modules
+    # have tests of their own against the docker and openstack providers).
     def list_vips(self):
-        return []
+        return [dict(v) for v in self.vips]
 
     def list_vpn_tunnels(self):
         return []

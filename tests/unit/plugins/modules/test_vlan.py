@@ -110,6 +110,16 @@ def test_deleting_a_vlan_in_use_names_the_instances(provider, run_module):
     assert "front" in provider.vlans
 
 
+@pytest.mark.parametrize("check", [True, False])
+def test_deleting_a_vlan_that_holds_a_vip_names_the_vip(provider, run_module, check):
+    provider.add_vlan("front", "fra1", "10.210.1.0/24", "public")
+    provider.vips.append(dict(name="web", vlan="front", address="10.210.1.200"))
+    failed, result = run_module(vlan.main, dict(name="front", state="absent"), check=check)
+    assert failed
+    assert "state: vlan front still holds vips: web" in result["msg"] and "secure_cloud.iaas.vip" in result["msg"]
+    assert "front" in provider.vlans and provider.writes == []
+
+
 def test_delete_then_delete_again(provider, run_module):
     provider.add_vlan("front", "fra1", "10.210.1.0/24", "public")
     failed, result = run_module(vlan.main, dict(name="front", state="absent"), check=True)
