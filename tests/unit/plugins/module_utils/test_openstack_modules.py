@@ -114,7 +114,9 @@ def test_instance_resize_is_refused_with_a_clear_message(cloud, run):
     run(vlan.main, APP)
     make_instance(run)
     failed, result = make_instance(run, instance_type="medium")
-    assert failed and result["msg"].startswith("cpus: the openstack provider cannot change cpus of instance web-1")
+    # capabilities() says nothing of an instance changes in place: the planner refuses, before any write.
+    assert failed and result["msg"].startswith("cpus: instance web-1 has 0.5, the request asks 1.0; it cannot "
+                                               "change in place")
 
 
 def test_instance_stop_then_absent(cloud, run):
