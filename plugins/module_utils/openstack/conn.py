@@ -335,4 +335,3 @@ def _http_error(what, exc):
     else:
         msg = "OpenStack refused to %s (HTTP %s: %s)" % (what, status, text)
     return ProviderError(msg, field=field, fix=fix, error_type=_error_type(exc))
-

@@ -131,4 +131,3 @@ def neutron_policies(tunnel):
             notes.append("%s_proposals: Neutron VPNaaS offers one proposal per policy: the tunnel uses %s and "
                          "not %s" % (kind, proposal_name(attrs, kind), ", ".join(proposals[1:])))
     return out[0], out[1], notes
-

@@ -311,7 +311,7 @@ def test_vip_is_a_port_plus_address_pairs_on_allowed_ports(cloud, provider):
     vlan = provider.get_vlan("app")
     with pytest.raises(IaasError) as err:
         provider.conn.api("make a port", provider.conn.network.create_port, network_id=vlan["id"],
-                      fixed_ips=[dict(ip_address="10.210.3.192")])
+                          fixed_ips=[dict(ip_address="10.210.3.192")])
     assert "409" in str(err.value)
 
 
