@@ -111,9 +111,12 @@ class VpnSites(object):
     # -- the extension ----------------------------------------------------------
     def available(self):
         """True when the cloud offers VPNaaS (the 'vpnaas' network extension)."""
-        return self.conn.cached("vpnaas", lambda: self.conn.api(
-            "look up the vpnaas extension", self.conn.network.find_extension, "vpnaas", ignore_missing=True)
-            is not None)
+        return self.conn.cached("vpnaas", self._read_extension)
+
+    def _read_extension(self):
+        found = self.conn.api("look up the vpnaas extension", self.conn.network.find_extension, "vpnaas",
+                              ignore_missing=True)
+        return found is not None
 
     def require(self):
         if not self.available():
