@@ -89,6 +89,14 @@ def read_meta(description):
     return values if isinstance(values, dict) else {}
 
 
+def referenced_ids(conns):
+    """The ids of the policies and endpoint groups the site connections use."""
+    used = set()
+    for conn in conns:
+        used.update([conn.ikepolicy_id, conn.ipsecpolicy_id, conn.local_ep_group_id, conn.peer_ep_group_id])
+    return used
+
+
 def tunnel_objects(state, tunnel_name):
     """[(kind, object)]: the endpoint groups and policies in state (VpnSites.state()) named after the tunnel."""
     name = vpn_object_name(tunnel_name)
@@ -329,9 +337,7 @@ class VpnSites(object):
         """Policies and endpoint groups named after the tunnel that no site connection uses."""
         net = self.conn.network
         state = self.state()
-        used = set(keep)
-        for conn in state["conns"].values():
-            used.update([conn.ikepolicy_id, conn.ipsecpolicy_id, conn.local_ep_group_id, conn.peer_ep_group_id])
+        used = referenced_ids(state["conns"].values()) | set(keep)
         deletes = dict(groups=net.delete_vpn_endpoint_group, ipsec=net.delete_vpn_ipsec_policy,
                        ike=net.delete_vpn_ike_policy)
         for kind, obj in tunnel_objects(state, tunnel_name):

@@ -23,6 +23,7 @@ from ansible_collections.secure_cloud.iaas.plugins.module_utils.openstack.vpn.si
     BACKEND,
     STATUS_ERROR,
     meta_description,
+    referenced_ids,
     tunnel_objects,
     vpn_object_name,
 )
@@ -71,9 +72,7 @@ class VpnTunnels(object):
             reasons.append("its IKE or IPsec policy is missing")
         if tunnel.get("public_vlan"):
             reasons += self.routing.sync(routing_want(tunnels), apply=False, only=tunnel["vlans"])
-        referenced = set()
-        for conn in self.sites.site_connections(tunnel["name"]):
-            referenced.update([conn.ikepolicy_id, conn.ipsecpolicy_id, conn.local_ep_group_id, conn.peer_ep_group_id])
+        referenced = referenced_ids(self.sites.site_connections(tunnel["name"]))
         leftovers = [obj for _kind, obj in tunnel_objects(self.sites.state(), tunnel["name"])
                      if obj.id not in referenced]
         if leftovers:
