@@ -16,7 +16,7 @@ import sys
 import uuid
 
 import openstack
-from ansible_collections.secure_cloud.iaas.plugins.module_utils.openstack import provider as osp
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.openstack import conn as osp
 
 PROJECT = "5ca1ab1e5ca1ab1e5ca1ab1e00000001"  # the lab's member project (neutron_lab_auth.py)
 

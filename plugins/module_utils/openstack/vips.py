@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: secure_cloud maintainers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Vips on the openstack provider (mixed into OpenStackProvider).
+"""Vips on the openstack provider.
 
 - The reservation is a Neutron port ``sciaas-vip-<name>`` holding the fixed
   address on the vlan's subnet, so Neutron gives it to nothing else. Its tags
@@ -24,8 +24,17 @@
 
 from __future__ import annotations
 
+import functools
+
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.errors import IaasError
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.model.vip import vip_result
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.openstack.conn import (
+    PROVIDER_NAME,
+    make_tags,
+    read_tags,
+    tag_list,
+    undo_quietly,
+)
 
 VIP_PREFIX = "sciaas-vip-"
 
@@ -38,32 +47,36 @@ def pair_addresses(port):
     return set(p.get("ip_address") for p in (port.allowed_address_pairs or []))
 
 
-class OpenStackVips(object):
-    """Needs from its host class: conn, _api, _list, _managed_ports, list_vlans, list_instances."""
+class Vips(object):
+    """Vip ports, allowed address pairs and floating IPs; given the Connection and the Vlans driver."""
+
+    def __init__(self, conn, vlans):
+        self.conn = conn
+        self.vlans = vlans
 
     def _vip_ports(self):
-        from ansible_collections.secure_cloud.iaas.plugins.module_utils.openstack.provider import read_tags
-        return [p for p in self._managed_ports() if read_tags(p.tags)[0].get("kind") == "vip"]
+        return [port for _values, port in self.conn.tagged_ports("vip")]
 
     def _ports_on(self, vlan_name):
         """{instance name: port} on a vlan."""
-        from ansible_collections.secure_cloud.iaas.plugins.module_utils.openstack.provider import read_tags
+        return dict((values.get("instance"), port) for values, port in self.conn.tagged_ports("port", vlan=vlan_name))
+
+    def grants(self, instance_name):
+        """{vlan: [allowed address pair]} of the vips an instance is allowed to hold (kept when it is made again)."""
         out = {}
-        for port in self._managed_ports():
-            values = read_tags(port.tags)[0]
-            if values.get("kind") == "port" and values.get("vlan") == vlan_name:
-                out[values.get("instance")] = port
+        for values, port in self.conn.tagged_ports("vip"):
+            if instance_name in tag_list(values, "allowed"):
+                out.setdefault(values.get("vlan"), []).append(dict(ip_address=port.fixed_ips[0]["ip_address"]))
         return out
 
     def _floating_ip(self, vip_port):
-        found = self._list("list floating IPs", self.conn.network.ips, description=vip_port.name)
+        found = self.conn.list("list floating IPs", self.conn.network.ips, description=vip_port.name)
         return found[0] if found else None
 
     def _vip_from(self, port):
-        from ansible_collections.secure_cloud.iaas.plugins.module_utils.openstack.provider import read_tags, tag_list
         values, labels = read_tags(port.tags)
         address = port.fixed_ips[0]["ip_address"]
-        vlan = next((v for v in self.list_vlans() if v["name"] == values.get("vlan")), None)
+        vlan = next((v for v in self.vlans.list_vlans() if v["name"] == values.get("vlan")), None)
         prefixlen = int(vlan["cidr"].split("/")[1]) if vlan else None
         allowed = tag_list(values, "allowed")
         ports = self._ports_on(values.get("vlan"))
@@ -74,7 +87,7 @@ class OpenStackVips(object):
             prefixlen=prefixlen, allowed_instances=allowed, holder=holder if holder in allowed else None,
             holders=[holder] if holder in allowed else [],
             unauthorized_holders=[n for n in paired if n not in allowed], stored_holder=holder, labels=labels,
-            provider=self.name, resource_id=port.id,
+            provider=PROVIDER_NAME, resource_id=port.id,
         )
 
     def list_vips(self):
@@ -83,8 +96,8 @@ class OpenStackVips(object):
     def get_vip(self, name):
         return next((v for v in self.list_vips() if v["name"] == name), None)
 
-    def _vip_tags(self, vip):
-        from ansible_collections.secure_cloud.iaas.plugins.module_utils.openstack.provider import make_tags
+    @staticmethod
+    def _vip_tags(vip):
         tags = make_tags(dict(kind="vip", name=vip["name"], vlan=vip["vlan"], location=vip["location"],
                               holder=vip.get("stored_holder")), vip["labels"])
         return tags + ["sciaas:allowed=%s" % name for name in vip["allowed_instances"]]
@@ -99,8 +112,8 @@ class OpenStackVips(object):
             pairs = [p for p in pairs if p.get("ip_address") != address]
         else:
             return False
-        self._api("update the allowed address pairs of port %s" % port.name, self.conn.network.update_port, port,
-                  allowed_address_pairs=pairs)
+        self.conn.api("update the allowed address pairs of port %s" % port.name, self.conn.network.update_port, port,
+                      allowed_address_pairs=pairs)
         return True
 
     def _sync_pairs(self, vlan_name, address, allowed):
@@ -111,47 +124,49 @@ class OpenStackVips(object):
         """The public vip's floating IP, on the vip's own port and address (made or put back when it is not)."""
         fip = self._floating_ip(vip_port)
         if fip is None:
-            external = self._external_network()
-            return self._api("create the floating IP of vip %s" % vip["name"], self.conn.network.create_ip,
-                             floating_network_id=external.id, description=vip_port.name, port_id=vip_port.id,
-                             fixed_ip_address=vip["address"])
+            external = self.vlans.external_network()
+            return self.conn.api("create the floating IP of vip %s" % vip["name"], self.conn.network.create_ip,
+                                 floating_network_id=external.id, description=vip_port.name, port_id=vip_port.id,
+                                 fixed_ip_address=vip["address"])
         if fip.port_id != vip_port.id or fip.fixed_ip_address != vip["address"]:
-            fip = self._api("point the floating IP of vip %s at its port" % vip["name"], self.conn.network.update_ip,
-                            fip, port_id=vip_port.id, fixed_ip_address=vip["address"])
+            fip = self.conn.api("point the floating IP of vip %s at its port" % vip["name"],
+                                self.conn.network.update_ip, fip, port_id=vip_port.id, fixed_ip_address=vip["address"])
         return fip
 
     def create_vip(self, spec):
-        vlan = next(v for v in self.list_vlans() if v["name"] == spec["vlan"])
+        net = self.conn.network
+        vlan = self.vlans.vlan(spec["vlan"])
         port = None
         try:
-            port = self._api("reserve the address of vip %s" % spec["name"], self.conn.network.create_port,
-                             name=vip_port_name(spec["name"]), network_id=vlan["id"],
-                             fixed_ips=[dict(subnet_id=self._subnet_id(vlan), ip_address=spec["address"])],
-                             description="secure_cloud.iaas vip %s" % spec["name"])
-            self._api("tag port %s" % port.name, self.conn.network.set_tags, port, self._vip_tags(spec))
-            self._forget("ports")
+            port = self.conn.api("reserve the address of vip %s" % spec["name"], net.create_port,
+                                 name=vip_port_name(spec["name"]), network_id=vlan["id"],
+                                 fixed_ips=[dict(subnet_id=self.vlans.subnet_id(vlan), ip_address=spec["address"])],
+                                 description="secure_cloud.iaas vip %s" % spec["name"])
+            self.conn.api("tag port %s" % port.name, net.set_tags, port, self._vip_tags(spec))
+            self.conn.forget("ports")
             self._sync_pairs(spec["vlan"], spec["address"], spec["allowed_instances"])
             if vlan["type"] == "public":
                 self._ensure_floating_ip(port, spec)
         except BaseException:
             # Nothing half-made: no pair, no floating IP, no reservation.
             if port is not None:
-                self._forget("ports")
+                self.conn.forget("ports")
                 try:
                     self._sync_pairs(spec["vlan"], spec["address"], [])
                 except IaasError:
                     pass
                 fip = self._floating_ip(port) if vlan["type"] == "public" else None
+                undo = [functools.partial(net.delete_port, port, ignore_missing=True)]
                 if fip is not None:
-                    self._quietly("floating_ip", fip)
-                self._quietly("port", port)
-            self._forget("ports")
+                    undo.append(functools.partial(net.delete_ip, fip, ignore_missing=True))
+                undo_quietly(undo)
+            self.conn.forget("ports")
             raise
-        self._forget("ports")
+        self.conn.forget("ports")
         return self.get_vip(spec["name"])
 
     def update_vip(self, current, changes):
-        port = self._api("read port", self.conn.network.get_port, current["id"])
+        port = self.conn.api("read port", self.conn.network.get_port, current["id"])
         rec = dict(current)
         for field in ("allowed_instances", "labels"):
             if field in changes:
@@ -161,35 +176,23 @@ class OpenStackVips(object):
         # Grant the new holder first, move, then revoke (make before break).
         self._sync_pairs(current["vlan"], current["address"],
                          set(rec["allowed_instances"]) | set(current["allowed_instances"]))
-        vlan = next(v for v in self.list_vlans() if v["name"] == current["vlan"])
-        if vlan["type"] == "public":
+        if self.vlans.vlan(current["vlan"])["type"] == "public":
             # A move leaves the floating IP where it is; this only repairs it.
             self._ensure_floating_ip(port, current)
         self._sync_pairs(current["vlan"], current["address"], rec["allowed_instances"])
-        self._api("tag port %s" % port.name, self.conn.network.set_tags, port, self._vip_tags(rec))
-        self._forget("ports")
+        self.conn.api("tag port %s" % port.name, self.conn.network.set_tags, port, self._vip_tags(rec))
+        self.conn.forget("ports")
         return self.get_vip(current["name"])
 
     def delete_vip(self, current):
-        port = self._api("read port", self.conn.network.find_port, current["id"], ignore_missing=True)
+        net = self.conn.network
+        port = self.conn.api("read port", net.find_port, current["id"], ignore_missing=True)
         # The address leaves every port of the vlan, allowed or not.
         self._sync_pairs(current["vlan"], current["address"], [])
         if port is not None:
             fip = self._floating_ip(port)
             if fip is not None:
-                self._api("delete the floating IP of vip %s" % current["name"], self.conn.network.delete_ip, fip,
-                          ignore_missing=True)
-            self._api("delete port %s" % port.name, self.conn.network.delete_port, port, ignore_missing=True)
-        self._forget("ports")
-
-    # -- keepalived cloud_api -------------------------------------------------
-    def claim_vip(self, name, holder):
-        """Make ``holder`` the vip's holder through the API (the keepalived cloud_api action)."""
-        from ansible_collections.secure_cloud.iaas.plugins.module_utils.model.vip import check_holder
-        current = self.get_vip(name)
-        if current is None:
-            raise IaasError("vip %s does not exist" % name, field="name", fix="create it with secure_cloud.iaas.vip")
-        check_holder(holder, current["allowed_instances"])
-        if current["holder"] == holder and current["stored_holder"] == holder:
-            return current
-        return self.update_vip(current, dict(holder=holder))
+                self.conn.api("delete the floating IP of vip %s" % current["name"], net.delete_ip, fip,
+                              ignore_missing=True)
+            self.conn.api("delete port %s" % port.name, net.delete_port, port, ignore_missing=True)
+        self.conn.forget("ports")

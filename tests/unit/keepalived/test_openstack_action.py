@@ -1,7 +1,8 @@
 """The keepalived role's OpenStack cloud action against the requests-mock cloud.
 
 Vips are made by the openstack provider; the action (files/actions/openstack_vip.py)
-must claim and report them the way the provider's claim_vip and vip read-back do,
+must claim and report them the way a holder change through the provider (claim_vip of
+openstack_fake_cloud.py) and the provider's vip read-back do,
 with the same Neutron writes, and never create or delete anything.
 """
 
@@ -22,7 +23,7 @@ sys.path.insert(0, str(ACTIONS))
 sys.path.insert(0, str(ROOT / "tests" / "unit" / "plugins" / "module_utils"))
 
 import openstack_vip  # noqa: E402  (imported from the role's files)
-from openstack_fake_cloud import CLOUDS_YAML, IDENTITY, FakeCloud  # noqa: E402
+from openstack_fake_cloud import CLOUDS_YAML, IDENTITY, FakeCloud, claim_vip  # noqa: E402
 
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.model.instance import desired_instance  # noqa: E402
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.openstack.provider import OpenStackProvider  # noqa: E402
@@ -47,21 +48,21 @@ def cloud(tmp_path, monkeypatch):
 def provider(cloud, tmp_path):
     prov = OpenStackProvider(dict(provider="openstack", cloud="unit", external_network="public", wait_timeout=5),
                              StateStore(str(tmp_path / "state")))
-    prov.poll_interval = 0.01
+    prov.conn.poll_interval = 0.01
     for name, kind, cidr in (("front", "public", "10.210.1.0/24"), ("app", "private", "10.210.2.0/24")):
         prov.create_vlan(desired_vlan(dict(name=name, location="fra1", type=kind, cidr=cidr), "openstack"))
     for name in ("web-1", "web-2", "web-3"):
-        prov._forget()
+        prov.conn.forget()
         spec = desired_instance(dict(name=name, location="fra1", image="debian12", ssh_public_keys=[KEY],
                                      networks=[dict(vlan="front"), dict(vlan="app")]),
                                 prov, dict((v["name"], v) for v in prov.list_vlans()), prov.list_instances())
         prov.create_instance(spec, True, True, 5)
     for name, vlan in (("web", "front"), ("db", "app")):
-        prov._forget()
+        prov.conn.forget()
         spec = desired_vip(dict(name=name, vlan=vlan, allowed_instances=["web-1", "web-2"], holder="web-1"),
                            prov.list_vlans(), prov.list_instances(), prov.list_vips(), "openstack")
         prov.create_vip(spec)
-    prov._forget()
+    prov.conn.forget()
     return prov
 
 
@@ -94,7 +95,7 @@ def test_claim_is_what_claim_vip_does_and_reads_back_the_same(cloud, provider, n
     rc, _out, err = action("claim", vip, "web-2")
     assert rc == 0, err
     by_action = writes(cloud, before)
-    provider._forget()
+    provider.conn.forget()
     current = provider.get_vip(name)
     assert current["holder"] == "web-2" and current["stored_holder"] == "web-2"
     assert action("holder", vip)[1] == "web-2"
@@ -103,9 +104,9 @@ def test_claim_is_what_claim_vip_does_and_reads_back_the_same(cloud, provider, n
         port = next(p for p in cloud.store["ports"].values()
                     if p["name"] == "sciaas-%s-%s" % (inst, "front" if name == "web" else "app"))
         assert vip in [p["ip_address"] for p in port["allowed_address_pairs"]]
-    # The provider's claim_vip back to web-1 makes the same kind of writes.
+    # The same claim through the provider, back to web-1, makes the same kind of writes.
     mark = len([c for c in cloud.writes() if not c[1].startswith(IDENTITY)])
-    provider.claim_vip(name, "web-1")
+    claim_vip(provider, name, "web-1")
     assert writes(cloud, mark) == by_action
     assert action("holder", vip)[1] == "web-1"
     # A claim writes only the holder tag; a public vip's floating IP stays on the vip port.

@@ -71,7 +71,7 @@ def make_instance(tmp_path):
     from ansible_collections.secure_cloud.iaas.plugins.module_utils.model.vlan import desired_vlan
     prov = OpenStackProvider(dict(provider="openstack", cloud="unit", external_network="public"),
                              StateStore(str(tmp_path / "state")))
-    prov.poll_interval = 0.01
+    prov.conn.poll_interval = 0.01
     prov.create_vlan(desired_vlan(dict(name="front", location="fra1", type="public", cidr="10.210.1.0/24"), "openstack"))
     spec = desired_instance(dict(name="web-1", location="fra1", image="debian12", networks=[dict(vlan="front")],
                                  ssh_public_keys=[KEY]), prov, dict((v["name"], v) for v in prov.list_vlans()), [])

@@ -521,9 +521,23 @@ class FakeCloud(object):
         return None
 
 
+def claim_vip(provider, name, holder):
+    """Make holder the vip's holder through the provider's contract, as keepalived's cloud_api action does
+    (roles/keepalived/files/actions/openstack_vip.py, which the tests compare with this)."""
+    from ansible_collections.secure_cloud.iaas.plugins.module_utils.errors import IaasError
+    from ansible_collections.secure_cloud.iaas.plugins.module_utils.model.vip import check_holder
+    current = provider.get_vip(name)
+    if current is None:
+        raise IaasError("vip %s does not exist" % name, field="name", fix="create it with secure_cloud.iaas.vip")
+    check_holder(holder, current["allowed_instances"])
+    if current["holder"] == holder and current["stored_holder"] == holder:
+        return current
+    return provider.update_vip(current, dict(holder=holder))
+
+
 def modules_on_fake_cloud(tmp_path, monkeypatch):
     """The modules' environment pointed at the fake cloud (a fixture body: yield from it)."""
-    from ansible_collections.secure_cloud.iaas.plugins.module_utils.openstack.provider import OpenStackProvider
+    from ansible_collections.secure_cloud.iaas.plugins.module_utils.openstack.conn import Connection
 
     clouds = tmp_path / "clouds.yaml"
     clouds.write_text(CLOUDS_YAML)
@@ -534,6 +548,6 @@ def modules_on_fake_cloud(tmp_path, monkeypatch):
     monkeypatch.setenv("SECURE_CLOUD_EXTERNAL_NETWORK", "public")
     monkeypatch.setenv("SECURE_CLOUD_STATE_DIR", str(tmp_path / "state"))
     monkeypatch.delenv("SECURE_CLOUD_ALLOWED_LOCATIONS", raising=False)
-    monkeypatch.setattr(OpenStackProvider, "poll_interval", 0.01)
+    monkeypatch.setattr(Connection, "poll_interval", 0.01)
     with requests_mock.Mocker() as mocker:
         yield FakeCloud(mocker)

@@ -16,14 +16,19 @@ requests_mock = pytest.importorskip("requests_mock")
 
 sys.path.insert(0, os.path.dirname(__file__))
 
-from openstack_fake_cloud import CLOUDS_YAML, COMPUTE, NETWORK, FakeCloud  # noqa: E402  pylint: disable=wrong-import-position
+from openstack_fake_cloud import CLOUDS_YAML, COMPUTE, NETWORK, FakeCloud, claim_vip  # noqa: E402  pylint: disable=wrong-import-position
 
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.errors import IaasError  # noqa: E402
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.model.instance import desired_instance  # noqa: E402
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.openstack.provider import OpenStackProvider  # noqa: E402
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.openstack.vpn.proposals import neutron_policies  # noqa: E402
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.store import StateStore  # noqa: E402
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.model.vip import desired_vip  # noqa: E402
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.model.vlan import desired_vlan  # noqa: E402
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.model.vpn_tunnel import (  # noqa: E402
+    DEFAULT_ESP_PROPOSALS,
+    DEFAULT_IKE_PROPOSALS,
+)
 
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIH0tbV+3l9xk3n2p3ZbOa8bqL3z6r4Xc0b6Ht2m1uYkF admin@example"
 
@@ -49,7 +54,7 @@ def params(**extra):
 @pytest.fixture
 def provider(cloud, tmp_path):
     prov = OpenStackProvider(params(), StateStore(str(tmp_path / "state")))
-    prov.poll_interval = 0.01
+    prov.conn.poll_interval = 0.01
     return prov
 
 
@@ -66,7 +71,7 @@ def instance_spec(provider, name="web-1", vlans=("front",), **extra):
 
 
 def fresh(provider):
-    provider._forget()
+    provider.conn.forget()
     return provider
 
 
@@ -205,11 +210,11 @@ def test_image_pin_is_checked_against_the_glance_checksum(cloud, provider):
 
 def test_flavor_from_the_flavors_option(cloud, tmp_path):
     prov = OpenStackProvider(params(flavors=dict(small="m1.small")), StateStore(str(tmp_path / "s")))
-    assert prov.pick_flavor(0.5, 512).name == "m1.small"
-    assert prov.pick_flavor(2.0, 4096).name == "m1.medium"
+    assert prov.catalog.pick_flavor(0.5, 512).name == "m1.small"
+    assert prov.catalog.pick_flavor(2.0, 4096).name == "m1.medium"
     prov = OpenStackProvider(params(flavors=dict(small="m9.huge")), StateStore(str(tmp_path / "s")))
     with pytest.raises(IaasError) as err:
-        prov.pick_flavor(0.5, 512)
+        prov.catalog.pick_flavor(0.5, 512)
     assert str(err.value).startswith("flavors: flavor 'm9.huge' is not offered")
 
 
@@ -305,8 +310,8 @@ def test_vip_is_a_port_plus_address_pairs_on_allowed_ports(cloud, provider):
     # Nothing else can get the address: Neutron answers 409 to another port asking for it.
     vlan = provider.get_vlan("app")
     with pytest.raises(IaasError) as err:
-        provider._api("make a port", provider.conn.network.create_port, network_id=vlan["id"],
-                      fixed_ips=[dict(ip_address="10.210.3.192")])
+        provider.conn.api("make a port", provider.conn.network.create_port, network_id=vlan["id"],
+                          fixed_ips=[dict(ip_address="10.210.3.192")])
     assert "409" in str(err.value)
 
 
@@ -335,13 +340,13 @@ def test_public_vip_floating_ip_stays_on_the_vip_port(cloud, provider):
     # Neutron takes only one of the port's own fixed IPs: the vip port's, never a pair's.
     assert (fip["port_id"], fip["fixed_ip_address"]) == (vip_port["id"], "10.210.3.192")
     mark = len(cloud.writes())
-    vip = provider.claim_vip("web", "web-2")
+    vip = claim_vip(provider, "web", "web-2")
     assert vip["holder"] == "web-2" and vip["stored_holder"] == "web-2"
     assert [c for c in cloud.writes()[mark:] if "/floatingips" in c[1]] == []
     assert (fip["port_id"], fip["fixed_ip_address"]) == (vip_port["id"], "10.210.3.192")
     assert fresh(provider).get_vip("web")["holder"] == "web-2"
     with pytest.raises(IaasError) as err:
-        provider.claim_vip("web", "other")
+        claim_vip(provider, "web", "other")
     assert str(err.value).startswith("holder: instance 'other' is not in allowed_instances")
 
 
@@ -406,10 +411,17 @@ VPN = dict(name="dc", public_vlan="front", local_vlans=["back"], peer_address="1
            peer_cidrs=["192.168.50.0/24"], psk="unit-psk-never-shown")
 
 
+def vpn_site(**extra):
+    """A site spec as VpnTunnels.apply_vpn_tunnel hands it to VpnSites, with the default proposals' policies."""
+    ike, ipsec, _notes = neutron_policies(dict(authentication="psk", ike_proposals=DEFAULT_IKE_PROPOSALS,
+                                               esp_proposals=DEFAULT_ESP_PROPOSALS))
+    return dict(VPN, ike=ike, ipsec=ipsec, **extra)
+
+
 def test_vpn_site_is_five_vpnaas_objects(cloud, provider):
     provider.create_vlan(vlan_spec())
     provider.create_vlan(vlan_spec("back", "private", "10.210.2.0/24"))
-    site = fresh(provider).create_vpn_site(VPN)
+    site = fresh(provider).vpn.sites.create_site(vpn_site())
     assert "psk" not in site and "unit-psk-never-shown" not in repr(site)
     ike = cloud.requests("POST", r"/vpn/ikepolicies$")[0][3]["ikepolicy"]
     assert ike["ike_version"] == "v2" and ike["lifetime"] == {"units": "seconds", "value": 3600}
@@ -419,8 +431,8 @@ def test_vpn_site_is_five_vpnaas_objects(cloud, provider):
     assert [g["type"] for g in groups] == ["subnet", "cidr"] and groups[1]["endpoints"] == ["192.168.50.0/24"]
     conn = cloud.requests("POST", r"/vpn/ipsec-site-connections$")[0][3]["ipsec_site_connection"]
     assert conn["peer_address"] == "198.51.100.7" and conn["psk"] == "unit-psk-never-shown"
-    assert [s["name"] for s in provider.list_vpn_sites()] == ["dc"]
-    provider.delete_vpn_site("dc")
+    assert [t["name"] for t in provider.list_vpn_tunnels()] == ["dc"]
+    provider.vpn.sites.delete_site("dc")
     assert all(cloud.store[k] == {} for k in cloud.store if k.startswith("vpn/"))
 
 
@@ -428,7 +440,7 @@ def test_no_vpnaas_is_a_clear_error(cloud, provider):
     cloud.extensions = []
     provider.create_vlan(vlan_spec())
     with pytest.raises(IaasError) as err:
-        provider.create_vpn_site(dict(VPN, local_vlans=[]))
+        provider.vpn.sites.create_site(vpn_site(local_vlans=[]))
     assert "does not offer VPNaaS" in str(err.value) and "ipsec_gateway" in str(err.value)
     assert not cloud.requests("POST", r"/vpn/")
 

@@ -28,7 +28,7 @@ from ansible.module_utils.common import warnings as ansible_warnings  # noqa: E4
 from ansible.module_utils.testing import patch_module_args  # noqa: E402
 
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.errors import IaasError  # noqa: E402
-from ansible_collections.secure_cloud.iaas.plugins.module_utils.openstack.vpn import (  # noqa: E402
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.openstack.vpn.proposals import (  # noqa: E402
     map_proposal,
     neutron_policies,
     proposal_name,
