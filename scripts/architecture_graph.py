@@ -1,11 +1,10 @@
-#!/usr/bin/env python3
 """Prints the collection's layers as a Mermaid graph, read from the import statements.
 
 docs/architecture.md carries its output between the markers below; a unit
 test (tests/unit/test_architecture.py) fails when the two differ, so the
 picture is always the code's. Run it to refresh the page:
 
-    scripts/architecture_graph.py --write docs/architecture.md
+    python scripts/architecture_graph.py --write docs/architecture.md
 """
 
 from __future__ import annotations
@@ -25,7 +24,7 @@ LEFT_OUT = {"errors"}
 def node_of_file(path):
     """The box a file belongs to: 'modules', 'lookup', 'model', 'docker/vips', 'openstack/vpn', ..."""
     rel = os.path.relpath(path, os.path.join(ROOT, "plugins")).replace(os.sep, "/")
-    kind, _, rest = rel.partition("/")
+    kind, rest = rel.partition("/")[::2]
     if kind != "module_utils":
         return kind
     return node_of_module(rest[:-3].replace("/", "."))
@@ -93,8 +92,8 @@ def main(argv):
     if argv[:1] == ["--write"]:
         with open(argv[1]) as handle:
             text = handle.read()
-        head, _, rest = text.partition(BEGIN)
-        _, _, tail = rest.partition(END)
+        head, rest = text.partition(BEGIN)[::2]
+        tail = rest.partition(END)[2]
         with open(argv[1], "w") as handle:
             handle.write(head + block + tail)
     else:

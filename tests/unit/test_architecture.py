@@ -80,4 +80,4 @@ def test_the_picture_in_docs_is_the_code():
     out = subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "architecture_graph.py")],
                          capture_output=True, text=True, check=True).stdout.strip()
     with open(os.path.join(ROOT, "docs", "architecture.md")) as handle:
-        assert out in handle.read(), "run scripts/architecture_graph.py --write docs/architecture.md"
+        assert out in handle.read(), "run: python scripts/architecture_graph.py --write docs/architecture.md"
