@@ -1,6 +1,6 @@
 #!/bin/sh
 # Cloud action for keepalived_mode cloud_api on OpenStack: openstack_vip.py makes
-# the openstack provider's claim_vip calls through openstacksdk (see that file).
+# the openstack provider's holder-change calls through openstacksdk (see that file).
 #   openstack.sh transition TYPE NAME STATE PRIORITY   (nothing to do)
 #   openstack.sh claim VIP NODE    this node's port allowed (if it lost the pair), holder recorded
 #   openstack.sh holder VIP        print the instance that holds VIP, or "none"

@@ -3,7 +3,7 @@
 """Cloud action for keepalived_mode cloud_api on OpenStack (run by openstack.sh).
 
 The same Neutron calls, in the same order, as the openstack provider's
-``claim_vip`` and vip read-back (plugins/module_utils/openstack_vips.py),
+holder change (``update_vip``) and vip read-back (plugins/module_utils/openstack/vips.py),
 through openstacksdk, for vips made by the secure_cloud.iaas.vip module:
 
 - the vip's reservation is the port tagged ``sciaas:kind=vip`` that holds the
@@ -44,7 +44,7 @@ class ActionError(Exception):
 
 
 def read_tags(tags):
-    """{key: value or [values]} of the collection's tags (as openstack_provider.read_tags)."""
+    """{key: value or [values]} of the collection's tags (as plugins/module_utils/openstack/conn.py read_tags)."""
     values = {}
     for tag in tags or []:
         if tag.startswith(TAG) and not tag.startswith(TAG + "label:"):
