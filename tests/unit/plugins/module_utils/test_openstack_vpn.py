@@ -173,10 +173,11 @@ def router_ports(cloud):
 
 
 def tunnel_args(tmp_path, **extra):
+    """The tunnel's arguments; psk_file=None leaves the option out (it may not stand beside psk or certificates)."""
     args = dict(name="office", location="fra1", vlans=["app"], peer_address="198.51.100.7",
                 peer_subnets=["192.168.50.0/24"], psk_file=str(tmp_path / "keys" / "office.psk"))
     args.update(extra)
-    return args
+    return dict((k, v) for k, v in args.items() if not (k == "psk_file" and v is None))
 
 
 def test_create_is_service_policies_groups_connection_and_routing(site, run, tmp_path):
@@ -223,16 +224,16 @@ def test_rerun_changes_nothing_and_writes_nothing(site, run, tmp_path):
 
 def test_check_mode_writes_nothing_and_predicts_the_result(site, run, tmp_path):
     before = len(cloud_writes(site))
-    failed, planned = run(vpn_tunnel.main, dict(tunnel_args(tmp_path), psk=PSK, psk_file=None), check=True)
+    failed, planned = run(vpn_tunnel.main, tunnel_args(tmp_path, psk=PSK, psk_file=None), check=True)
     assert not failed and planned["changed"], planned.get("msg")
     assert len(cloud_writes(site)) == before and vpn_objects(site)["vpn/ipsec-site-connections"] == []
     assert planned["diff"]["after"]["credentials"] == "(changed)"
-    failed, created = run(vpn_tunnel.main, dict(tunnel_args(tmp_path), psk=PSK, psk_file=None))
+    failed, created = run(vpn_tunnel.main, tunnel_args(tmp_path, psk=PSK, psk_file=None))
     for field in ("gateway_address", "gateway_addresses", "ike_proposals", "esp_proposals", "local_id", "vlans"):
         assert planned["vpn_tunnel"][field] == created["vpn_tunnel"][field], field
     made = len(cloud_writes(site))
-    failed, change = run(vpn_tunnel.main, dict(tunnel_args(tmp_path), psk=PSK, psk_file=None,
-                                               peer_subnets=["192.168.60.0/24"]), check=True)
+    failed, change = run(vpn_tunnel.main, tunnel_args(tmp_path, psk=PSK, psk_file=None,
+                                                      peer_subnets=["192.168.60.0/24"]), check=True)
     assert not failed and change["changed"] and len(cloud_writes(site)) == made
     assert change["diff"]["before"]["peer_subnets"] == ["192.168.50.0/24"]
     assert change["diff"]["after"]["peer_subnets"] == ["192.168.60.0/24"]
@@ -260,10 +261,10 @@ def test_change_replaces_the_objects_and_the_routing(site, run, tmp_path):
 
 
 def test_changed_key_is_noticed_and_replaced(site, run, tmp_path):
-    run(vpn_tunnel.main, dict(tunnel_args(tmp_path), psk=PSK, psk_file=None))
-    failed, same = run(vpn_tunnel.main, dict(tunnel_args(tmp_path), psk=PSK, psk_file=None))
+    run(vpn_tunnel.main, tunnel_args(tmp_path, psk=PSK, psk_file=None))
+    failed, same = run(vpn_tunnel.main, tunnel_args(tmp_path, psk=PSK, psk_file=None))
     assert not failed and not same["changed"]
-    failed, changed = run(vpn_tunnel.main, dict(tunnel_args(tmp_path), psk=PSK + "-rotated", psk_file=None))
+    failed, changed = run(vpn_tunnel.main, tunnel_args(tmp_path, psk=PSK + "-rotated", psk_file=None))
     assert not failed and changed["changed"] and changed["diff"]["after"]["credentials"] == "(changed)"
     conns = list(site.store["vpn/ipsec-site-connections"].values())
     assert len(conns) == 1 and conns[0]["psk"] == PSK + "-rotated"
