@@ -40,6 +40,13 @@ DEFAULTS = {
 }
 
 
+# The states keepalived reports. It writes notices to the FIFO too, which are
+# no state: MASTER_RX_LOWER_PRI (a master heard a master of lower priority, as
+# when a split heals) leaves the node MASTER. A notice is logged and changes
+# nothing: the state file keeps the state, and the action is not called.
+STATES = frozenset(("MASTER", "BACKUP", "FAULT", "STOP", "DELETED"))
+
+
 def parse_line(line):
     """Split ``INSTANCE "VI_1" MASTER 100`` into its four fields, or None."""
     parts = line.strip().split()
@@ -123,6 +130,9 @@ class Consumer:
         if event is None:
             self.log(event="ignored", line=line.strip())
             return
+        if event["state"] not in STATES:
+            self.log(event="notice", **event)
+            return
         self.log(event="transition", **event)
         if event["type"] == "INSTANCE" and self.cfg["state_file"]:
             write_atomic(self.cfg["state_file"], event["state"] + "\n")
@@ -143,7 +153,7 @@ class Consumer:
         self.poll_more()
         for line in self.pending:
             event = parse_line(line)
-            if event and event["type"] == "INSTANCE" and event["name"] == name:
+            if event and event["type"] == "INSTANCE" and event["name"] == name and event["state"] in STATES:
                 return True
         return False
 
