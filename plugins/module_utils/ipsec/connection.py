@@ -57,7 +57,10 @@ def from_role(conn, backend, local_addr, ike_proposals=None, esp_proposals=None,
     local_addr: the address of the default route's interface (local_addrs and local_id
     default to it); backend: the ESP backend in use.
     """
-    local_addrs = list(conn.get("local_addrs") or [local_addr])
+    local_addrs = list(conn.get("local_addrs") or ([local_addr] if local_addr else []))
+    if not local_addrs:
+        raise ValueError("connection %s gives no local_addrs and the host has no default route address"
+                         % conn.get("name"))
     return dict(
         name=conn["name"],
         local_addrs=local_addrs,
