@@ -38,6 +38,11 @@ MOD = CASES["module"]
 
 
 def golden(*parts):
+    if parts[0] == "module" and parts[1] != "refusals.json":
+        # One JSON file: an nft file's interpreter line and a bare shell script
+        # are not for the tree's shebang and shellcheck tests.
+        with open(os.path.join(GOLDEN, "module", "files.json")) as handle:
+            return json.load(handle)[parts[1]]
     with open(os.path.join(GOLDEN, *parts)) as handle:
         return handle.read()
 
@@ -196,13 +201,13 @@ def _fake_ip(tmp_path, accepts):
 @pytest.mark.parametrize("accepts,backend", [(True, "kernel"), (False, "libipsec")])
 def test_the_probe_picks_the_same_backend(tmp_path, accepts, backend):
     env = _fake_ip(tmp_path, accepts)
-    old = subprocess.run(["/bin/sh", "-c", golden("module", "probe.sh")], env=env, capture_output=True, text=True)
-    new = subprocess.run(["/bin/sh", "-c", vpn._PROBE], env=env, capture_output=True, text=True)
+    old = subprocess.run(["/bin/sh", "-c", golden("module", "probe.sh")], env=env, capture_output=True, text=True, check=False)
+    new = subprocess.run(["/bin/sh", "-c", vpn._PROBE], env=env, capture_output=True, text=True, check=False)
     assert (old.returncode == 0) == (new.returncode == 0) == (backend == "kernel")
     assert new.stdout.strip() == backend
     assert "aead rfc4106(gcm(aes))" in (tmp_path / "calls").read_text()
     for forced in ("kernel", "libipsec"):
-        done = subprocess.run(["/bin/sh", "-c", swanctl.probe_command(forced)], env=env, capture_output=True, text=True)
+        done = subprocess.run(["/bin/sh", "-c", swanctl.probe_command(forced)], env=env, capture_output=True, text=True, check=False)
         assert done.stdout.strip() == forced and (done.returncode == 0) == (forced == "kernel")
 
 
