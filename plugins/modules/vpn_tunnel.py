@@ -20,8 +20,9 @@ description:
     module's output, diff or logs; the state store keeps only a salted
     fingerprint of it, so a changed key is detected and applied.
   - Strong proposals by default (AES-256-GCM, ECP-384 or X25519, PFS); weak or
-    malformed proposals are refused, with the same lists as the
-    P(secure_cloud.iaas.ipsec_gateway#role) role on the customer side.
+    malformed proposals are refused by the same code as in the
+    P(secure_cloud.iaas.ipsec_gateway#role) role on the customer side, which also
+    renders its swanctl connections, secrets and firewall with this module's code.
   - Dead peer detection every O(dpd_delay) seconds and retransmits that give up
     after about 7 s, so a dead peer is noticed in seconds; both ends re-initiate
     by themselves after a restart.

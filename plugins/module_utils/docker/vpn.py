@@ -45,6 +45,8 @@ from ansible_collections.secure_cloud.iaas.plugins.module_utils.docker.engine im
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.model import ipam
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.docker.host import netns
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.errors import IaasError, ProviderError
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.ipsec import connection, firewall, swanctl
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.ipsec.swanctl import probe_command
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.model.instance import used_addresses
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.model.vpn_tunnel import (
     KIND,
@@ -67,25 +69,26 @@ IPT_COMMENT = "secure_cloud.iaas vpn"
 SETTINGS_FILE = "/etc/strongswan.d/sciaas-vpn.conf"
 FILE_PREFIX = "sciaas-"
 
-# A throw-away ESP SA on loopback: accepted means the kernel has ESP.
-_PROBE = ("ip xfrm state add src 127.0.0.1 dst 127.0.0.1 proto esp spi 0x5ec0e5b1 mode tunnel "
-          "aead 'rfc4106(gcm(aes))' 0x0000000000000000000000000000000000000000 128 "
-          "&& ip xfrm state delete src 127.0.0.1 dst 127.0.0.1 proto esp spi 0x5ec0e5b1")
+FIREWALL_TABLE = "sciaas_vpn"
+# Probe and settings are the IPsec policy's (module_utils/ipsec), as the ipsec_gateway role's are.
+# _PROBE exits 0 only where the kernel has ESP.
+_PROBE = probe_command("auto")
 
-# Retransmits that give up after about 7 s (1 + 1.4 + 1.96 + 2.74) instead of
-# the stock 165 s: with dpd_delay 2 s a dead peer is noticed in seconds.
-_SETTINGS = """# Managed by secure_cloud.iaas (vpn_tunnel). backend: %(backend)s
-charon {
-    retransmit_tries = 3
-    retransmit_timeout = 1.0
-    retransmit_base = 1.4
-    plugins {
-        kernel-libipsec {
-            load = %(libipsec)s
-        }
-    }
-}
-"""
+
+def render_settings(backend):
+    """The gateway's strongSwan settings; the first line names the backend (read back from the gateway)."""
+    return ("# Managed by secure_cloud.iaas (vpn_tunnel). backend: %s\n" % backend
+            + swanctl.render_settings(backend=backend, retransmit=swanctl.RETRANSMIT))
+
+
+class _Settings(object):
+    """``_SETTINGS % dict(backend=...)`` gives render_settings(backend) (the old template's interface)."""
+
+    def __mod__(self, values):
+        return render_settings(values["backend"])
+
+
+_SETTINGS = _Settings()
 
 
 def gateway_name(location):
@@ -94,74 +97,23 @@ def gateway_name(location):
 
 def render_connection(tunnel, public_ip):
     """The swanctl connection of one tunnel (no secret in it)."""
-    name = tunnel["name"]
-    local_id = tunnel.get("local_id") or public_ip
-    if tunnel["authentication"] == "pubkey":
-        local = "            auth = pubkey\n            certs = %s%s.pem\n            id = %s\n" % (FILE_PREFIX, name, local_id)
-        remote = ("            auth = pubkey\n            id = %s\n            cacerts = %s%s.ca.pem\n"
-                  % (tunnel["remote_id"], FILE_PREFIX, name))
-    else:
-        local = "            auth = psk\n            id = %s\n" % local_id
-        remote = "            auth = psk\n            id = %s\n" % tunnel["remote_id"]
-    return """# Managed by secure_cloud.iaas (vpn_tunnel %(name)s).
-connections {
-    %(name)s {
-        version = 2
-        local_addrs = %(public_ip)s
-        remote_addrs = %(peer)s
-        proposals = %(ike)s
-        dpd_delay = %(dpd)ds
-        keyingtries = 0
-        unique = replace
-        encap = yes
-        local {
-%(local)s        }
-        remote {
-%(remote)s        }
-        children {
-            %(name)s {
-                local_ts = %(local_ts)s
-                remote_ts = %(remote_ts)s
-                esp_proposals = %(esp)s
-                start_action = start
-                dpd_action = restart
-            }
-        }
-    }
-}
-""" % dict(name=name, public_ip=public_ip, peer=tunnel["peer_address"], ike=",".join(tunnel["ike_proposals"]),
-           dpd=tunnel["dpd_delay"], local=local, remote=remote, local_ts=",".join(tunnel["local_subnets"]),
-           remote_ts=",".join(tunnel["peer_subnets"]), esp=",".join(tunnel["esp_proposals"]))
+    return ("# Managed by secure_cloud.iaas (vpn_tunnel %s).\n" % tunnel["name"]
+            + swanctl.render_connection(connection.from_tunnel(tunnel, public_ip), FILE_PREFIX))
 
 
 def render_psk(tunnel, psk):
-    import base64
-    return ("secrets {\n    ike-%s {\n        id-1 = %s\n        secret = 0s%s\n    }\n}\n"
-            % (tunnel["name"], tunnel["remote_id"], base64.b64encode(psk.encode()).decode()))
+    return swanctl.render_psk(tunnel["name"], psk, tunnel["remote_id"])
 
 
 def render_firewall(tunnels, public_ifname, backend):
-    """Forward only served subnet <-> peer subnet through the tunnel; on the public side only IKE/ESP."""
-    lines = ["#!/usr/sbin/nft -f", "# Managed by secure_cloud.iaas (vpn_tunnel).",
-             "table inet sciaas_vpn", "delete table inet sciaas_vpn", "table inet sciaas_vpn {",
-             "  chain forward {", "    type filter hook forward priority filter; policy drop;"]
-    for tunnel in sorted(tunnels, key=lambda t: t["name"]):
-        for local in tunnel["local_subnets"]:
-            for peer in tunnel["peer_subnets"]:
-                if backend == "libipsec":
-                    lines.append('    oifname "ipsec0" ip saddr %s ip daddr %s accept' % (local, peer))
-                    lines.append('    iifname "ipsec0" ip saddr %s ip daddr %s accept' % (peer, local))
-                else:
-                    lines.append("    rt ipsec exists ip saddr %s ip daddr %s accept" % (local, peer))
-                    lines.append("    meta ipsec exists ip saddr %s ip daddr %s accept" % (peer, local))
-    lines += ["  }", "  chain input {", "    type filter hook input priority filter; policy accept;",
-              # Protocol numbers: minimal images lack /etc/protocols (50 is ESP).
-              '    iifname "%s" ct state established,related accept' % public_ifname,
-              '    iifname "%s" udp dport { 500, 4500 } accept' % public_ifname,
-              '    iifname "%s" meta l4proto 50 accept' % public_ifname,
-              '    iifname "%s" meta l4proto icmp accept' % public_ifname,
-              '    iifname "%s" drop' % public_ifname, "  }", "}", ""]
-    return "\n".join(lines)
+    """Forward only served subnet <-> peer subnet through the tunnel; on the public side only IKE/ESP/ICMP.
+
+    Loaded by nftables.service at boot (hence the interpreter line).
+    """
+    conns = [dict(name=t["name"], local_ts=t["local_subnets"], remote_ts=t["peer_subnets"])
+             for t in sorted(tunnels, key=lambda t: t["name"])]
+    return ("#!/usr/sbin/nft -f\n# Managed by secure_cloud.iaas (vpn_tunnel).\n"
+            + firewall.render_firewall(conns, public_ifname, backend, FIREWALL_TABLE))
 
 
 class Vpn(object):

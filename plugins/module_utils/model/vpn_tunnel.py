@@ -25,6 +25,21 @@ import re
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.model import ipam
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.model.common import check_labels, check_location, check_name
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.errors import IaasError
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.ipsec.proposals import (  # noqa: F401  pylint: disable=unused-import
+    AEAD,
+    DEFAULT_ESP_PROPOSALS,
+    DEFAULT_IKE_PROPOSALS,
+    DH,
+    ENC,
+    ESN,
+    EXAMPLE,
+    INTEG,
+    PRF,
+    WEAK,
+    normalize,
+    refusal,
+)
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.ipsec.swanctl import DEFAULT_DPD_DELAY
 
 try:
     from cryptography import x509
@@ -34,10 +49,6 @@ except ImportError:
     HAS_CRYPTOGRAPHY = False
 
 KIND = "vpn_tunnel"
-
-# The same strong defaults as the ipsec_gateway role (roles/ipsec_gateway/defaults/main.yml).
-DEFAULT_IKE_PROPOSALS = ["aes256gcm16-prfsha384-ecp384", "aes256gcm16-prfsha384-x25519"]
-DEFAULT_ESP_PROPOSALS = ["aes256gcm16-ecp384", "aes256gcm16-x25519"]
 
 VPN_TUNNEL_ARGUMENT_SPEC = dict(
     name=dict(type="str", required=True),
@@ -56,7 +67,7 @@ VPN_TUNNEL_ARGUMENT_SPEC = dict(
     remote_id=dict(type="str"),
     ike_proposals=dict(type="list", elements="str", default=DEFAULT_IKE_PROPOSALS),
     esp_proposals=dict(type="list", elements="str", default=DEFAULT_ESP_PROPOSALS),
-    dpd_delay=dict(type="int", default=2),
+    dpd_delay=dict(type="int", default=DEFAULT_DPD_DELAY),
     labels=dict(type="dict"),
     state=dict(type="str", choices=["present", "absent"], default="present"),
 )
@@ -70,25 +81,6 @@ IMMUTABLE_FIELDS = ("location", "public_vlan")
 # Compared on every run and changed in place (swanctl reloads the connection).
 MUTABLE_FIELDS = ("vlans", "peer_address", "peer_subnets", "authentication", "local_id", "remote_id",
                   "ike_proposals", "esp_proposals", "dpd_delay", "labels")
-
-# Algorithm lists kept identical to the ipsec_gateway role's validation
-# (roles/ipsec_gateway/templates/validate.j2), so both ends refuse the same proposals.
-WEAK = frozenset([
-    "des", "3des", "cast128", "blowfish", "blowfish128", "blowfish192", "blowfish256",
-    "null", "md5", "md5_128", "sha1", "sha", "sha1_160", "sha256_96", "sha2_256_96",
-    "prfmd5", "prfsha1", "modp768", "modp1024", "modp1536", "modp1024s160",
-    "modp2048s224", "modp2048s256", "ecp192", "ecp224", "ecp224bp",
-    "aes128gcm8", "aes192gcm8", "aes256gcm8", "aes128ccm8", "aes192ccm8", "aes256ccm8"])
-ENC = frozenset(["aes128", "aes192", "aes256", "aes128ctr", "aes192ctr", "aes256ctr",
-                 "camellia128", "camellia192", "camellia256"])
-AEAD = frozenset(["aes128gcm16", "aes192gcm16", "aes256gcm16", "aes128gcm", "aes192gcm", "aes256gcm",
-                  "aes128gcm12", "aes192gcm12", "aes256gcm12", "aes128ccm16", "aes192ccm16", "aes256ccm16",
-                  "aes128ccm12", "aes192ccm12", "aes256ccm12", "chacha20poly1305"])
-INTEG = frozenset(["sha256", "sha384", "sha512", "sha2_256", "sha2_384", "sha2_512"])
-PRF = frozenset(["prfsha256", "prfsha384", "prfsha512"])
-DH = frozenset(["ecp256", "ecp384", "ecp521", "ecp256bp", "ecp384bp", "ecp512bp", "x25519", "curve25519",
-                "x448", "curve448", "modp2048", "modp3072", "modp4096", "modp6144", "modp8192"])
-ESN = frozenset(["esn", "noesn"])
 
 MIN_PSK_LENGTH = 20
 PSK_BYTES = 32
@@ -131,40 +123,22 @@ def vpn_tunnel_result(name, location, vlans, public_vlan, local_subnets, peer_ad
 
 # -- proposals ---------------------------------------------------------------
 def check_proposals(proposals, kind):
-    """kind: 'ike' or 'esp'. The list, lower-cased; IaasError naming the entry otherwise."""
+    """kind: 'ike' or 'esp'. The list, lower-cased; IaasError naming the entry otherwise.
+
+    What is refused, and why, is the IPsec policy's (module_utils/ipsec/proposals.py), which the
+    ipsec_gateway role applies too.
+    """
     field = "%s_proposals" % kind
-    example = "aes256gcm16-prfsha384-ecp384" if kind == "ike" else "aes256gcm16-ecp384"
     if not proposals:
-        raise IaasError("must list at least one proposal", field=field, fix="give e.g. [%s] (the default)" % example)
+        raise IaasError("must list at least one proposal", field=field,
+                        fix="give e.g. [%s] (the default)" % EXAMPLE[kind])
     out = []
     for entry in proposals:
-        text = str(entry or "").strip().lower()
-        algs = text.split("-")
-        weak = [a for a in algs if a in WEAK]
-        known = ENC | AEAD | INTEG | DH | (PRF if kind == "ike" else ESN)
-        unknown = [a or "(empty)" for a in algs if a not in WEAK and a not in known]
-        has_aead = any(a in AEAD for a in algs)
-        has_enc = any(a in ENC for a in algs)
-        problem = None
-        if weak:
-            raise IaasError("%r uses weak algorithm(s) %s" % (entry, ", ".join(weak)), field=field,
-                            fix="use AES-GCM (or AES with SHA-2) and ECP-256 or stronger, e.g. %s" % example)
-        if unknown:
-            problem = "unknown algorithm(s) %s" % ", ".join(unknown)
-        elif not has_aead and not has_enc:
-            problem = "it has no encryption algorithm"
-        elif has_aead and has_enc:
-            problem = "it mixes AEAD (GCM, CCM, ChaCha20-Poly1305) and non-AEAD ciphers"
-        elif has_enc and not any(a in INTEG for a in algs):
-            problem = "a non-AEAD cipher needs an integrity algorithm such as sha256"
-        elif kind == "ike" and not any(a in DH for a in algs):
-            problem = "an IKE proposal needs a key exchange group such as ecp384"
-        elif kind == "ike" and has_aead and not any(a in PRF or a in INTEG for a in algs):
-            problem = "an AEAD IKE proposal needs a PRF such as prfsha384"
-        if problem:
-            raise IaasError("%r is malformed: %s" % (entry, problem), field=field,
-                            fix="write algorithms joined by -, e.g. %s" % example)
-        out.append(text)
+        found = refusal(entry, kind)
+        if found:
+            problem, fix = found
+            raise IaasError("%r %s" % (entry, problem), field=field, fix=fix)
+        out.append(normalize(entry))
     return out
 
 
