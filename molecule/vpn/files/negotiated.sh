@@ -9,11 +9,12 @@ set -euo pipefail
 gw=$1 conn=$2
 sas() { docker exec "$gw" swanctl --list-sas --ike "$conn" --noblock 2>/dev/null; }
 children() { sas | sed -n "s/^  $conn: #\([0-9]*\), reqid [0-9]*, INSTALLED.*/\1/p"; }
-old=$(children | tr '\n' ' ')
+old=$(children)
 [ -n "$old" ] || { echo "$conn has no INSTALLED CHILD_SA in $gw" >&2; exit 1; }
 docker exec "$gw" swanctl --rekey --child "$conn" >/dev/null 2>&1
 for _ in $(seq 50); do
-  new=$(children | grep -vxF -f <(printf '%s\n' $old) | head -n 1 || true)
+  # grep -v finds nothing until the new CHILD_SA is there (status 1).
+  new=$(children | grep -vxF -f <(printf '%s\n' "$old") | head -n 1 || true)
   [ -n "$new" ] && break
   sleep 0.2
 done
@@ -24,5 +25,8 @@ ike=$(printf '%s\n' "$listing" | awk -v c="$conn" '
   $0 ~ "^" c ": #[0-9]+, ESTABLISHED" { inside = 1; next }
   inside && /^  [A-Z0-9_-]+(\/[A-Z0-9_-]+)+$/ { gsub(/ /, ""); print; exit }')
 esp=$(printf '%s\n' "$listing" | sed -n "s/^  $conn: #$new, reqid [0-9]*, INSTALLED, [^,]*, ESP:\([^ ]*\).*/\1/p")
-[ -n "$ike" ] && [ -n "$esp" ] || { printf 'cannot read the algorithms from:\n%s\n' "$listing" >&2; exit 1; }
+if [ -z "$ike" ] || [ -z "$esp" ]; then
+  printf 'cannot read the algorithms from:\n%s\n' "$listing" >&2
+  exit 1
+fi
 printf '{"ike": "%s", "esp": "%s", "child": "#%s"}\n' "$ike" "$esp" "$new"
