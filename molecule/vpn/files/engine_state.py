@@ -52,7 +52,7 @@ def main():
     records = dict((t, store.get("vpn_tunnel", t)) for t in tunnels)
     containers = {}
     for name in (gw, "sciaas-" + instance):
-        out = subprocess.run(["docker", "inspect", "-f", "{{.Id}} {{.State.Status}}", name],
+        out = subprocess.run(["docker", "inspect", "-f", "{{.Id}} {{.State.Status}}", name], check=False,
                              capture_output=True, text=True)
         containers[name] = out.stdout.strip() if out.returncode == 0 else "absent"
     state = dict(store_dir=store.state_dir, store=records, containers=containers)
