@@ -59,7 +59,6 @@ from ansible_collections.secure_cloud.iaas.plugins.module_utils.model.vpn_tunnel
 GATEWAY_PREFIX = "sciaas-vpngw-"
 GATEWAY_IMAGE = "secure-cloud-iaas/vpn-gateway:debian12"
 GATEWAY_BASE = "debian12"
-_PREFIX = "secure_cloud.iaas."
 PACKAGES = ["charon-systemd", "strongswan-swanctl", "libstrongswan-standard-plugins", "libcharon-extra-plugins",
             "nftables"]
 # Routes this provider puts in instances carry this protocol number (an unused
@@ -79,16 +78,6 @@ def render_settings(backend):
     """The gateway's strongSwan settings; the first line names the backend (read back from the gateway)."""
     return ("# Managed by secure_cloud.iaas (vpn_tunnel). backend: %s\n" % backend
             + swanctl.render_settings(backend=backend, retransmit=swanctl.RETRANSMIT))
-
-
-class _Settings(object):
-    """``_SETTINGS % dict(backend=...)`` gives render_settings(backend) (the old template's interface)."""
-
-    def __mod__(self, values):
-        return render_settings(values["backend"])
-
-
-_SETTINGS = _Settings()
 
 
 def gateway_name(location):
@@ -327,8 +316,7 @@ class Vpn(object):
                                "install strongSwan")
         rc, _out = self._gateway_exec(container, _PROBE, "probe kernel ESP", check=False)
         backend = "kernel" if rc == 0 else "libipsec"
-        self.engine.put_file(container, SETTINGS_FILE, _SETTINGS % dict(
-            backend=backend, libipsec="yes" if backend == "libipsec" else "no"), 0o644)
+        self.engine.put_file(container, SETTINGS_FILE, render_settings(backend), 0o644)
         self._gateway_exec(container, "systemctl enable -q nftables strongswan && systemctl restart strongswan",
                            "restart strongSwan with the chosen backend")
         return backend

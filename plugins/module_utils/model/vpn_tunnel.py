@@ -25,17 +25,10 @@ import re
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.model import ipam
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.model.common import check_labels, check_location, check_name
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.errors import IaasError
-from ansible_collections.secure_cloud.iaas.plugins.module_utils.ipsec.proposals import (  # noqa: F401  pylint: disable=unused-import
-    AEAD,
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.ipsec.proposals import (
     DEFAULT_ESP_PROPOSALS,
     DEFAULT_IKE_PROPOSALS,
-    DH,
-    ENC,
-    ESN,
     EXAMPLE,
-    INTEG,
-    PRF,
-    WEAK,
     normalize,
     refusal,
 )

@@ -11,7 +11,7 @@ naming the field, before any write.
 from __future__ import annotations
 
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.errors import IaasError
-from ansible_collections.secure_cloud.iaas.plugins.module_utils.model.vpn_tunnel import AEAD, DH, ENC, ESN, INTEG, PRF
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.ipsec.proposals import AEAD, DH, ENC, ESN, INTEG, PRF
 
 # Neutron's default SA lifetime, for IKE and IPsec (IKEv2 does not negotiate it).
 LIFETIME = 3600
