@@ -114,3 +114,50 @@ def test_lynis_index_from_its_report(monkeypatch, tmp_path):
     stand_in(monkeypatch, {"lynis": (0, "")})
     assert probe.lynis(str(report)) == dict(status="scored", hardening_index=67, warnings=1, suggestions=2,
                                             version="3.0.8")
+
+
+@pytest.mark.parametrize("given, expected_ds", [
+    ("", "ssg-debian12-ds.xml"),          # found in the SCAP directories
+    ("copied-ds.xml", "copied-ds.xml"),   # copied from the controller (compliance_openscap_datastream)
+])
+def test_openscap_command_line(monkeypatch, tmp_path, given, expected_ds):
+    """oscap is asked to evaluate the chosen profile of the chosen datastream, results to the given file."""
+    (tmp_path / "ssg-debian12-ds.xml").write_text("<x/>")
+    (tmp_path / "copied-ds.xml").write_text("<x/>")
+    monkeypatch.setattr(probe, "SCAP_DIRS", (str(tmp_path),))
+    results = tmp_path / "results.xml"
+    results.write_text(
+        '<TestResult xmlns="http://checklists.nist.gov/xccdf/1.2">'
+        '<rule-result><result>pass</result></rule-result>'
+        '<score system="urn:xccdf:scoring:default" maximum="100">100</score></TestResult>')
+    calls = []
+
+    def fake_run(argv, timeout=120):
+        calls.append((argv, timeout))
+        return 0, ""
+    monkeypatch.setattr(probe, "run", fake_run)
+    profile = "xccdf_org.ssgproject.content_profile_anssi_bp28_intermediary"
+    result = probe.openscap("debian", "12", str(tmp_path / given) if given else "", profile, str(results))
+    assert calls == [(["oscap", "xccdf", "eval", "--profile", profile, "--results", str(results),
+                       str(tmp_path / expected_ds)], 1800)]
+    assert (result["status"], result["datastream"], result["profile"]) == ("scored", str(tmp_path / expected_ds), profile)
+
+
+def test_openscap_profile_and_results_reach_oscap_from_the_command_line(monkeypatch, tmp_path):
+    """main() passes --scap-profile, --scap-datastream and --scap-results through to oscap unchanged."""
+    (tmp_path / "given-ds.xml").write_text("<x/>")
+    seen = {}
+
+    def fake_openscap(distro, major, given, profile, results):
+        seen.update(distro=distro, major=major, given=given, profile=profile, results=results)
+        return dict(status="off", message="stood in")
+    monkeypatch.setattr(probe, "openscap", fake_openscap)
+    monkeypatch.setattr(probe, "os_release", lambda: ("debian", "12"))
+    monkeypatch.setattr(probe, "hardening_fact", lambda: None)
+    monkeypatch.setattr(probe, "run", lambda argv, timeout=120: (127, "missing"))
+    monkeypatch.setattr("sys.argv", ["compliance_probe.py", "--host", "h", "--openscap", "--scap-profile", "p1",
+                                     "--scap-datastream", str(tmp_path / "given-ds.xml"),
+                                     "--scap-results", str(tmp_path / "r.xml")])
+    probe.main()
+    assert seen == dict(distro="debian", major="12", given=str(tmp_path / "given-ds.xml"), profile="p1",
+                        results=str(tmp_path / "r.xml"))
