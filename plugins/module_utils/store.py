@@ -98,15 +98,33 @@ class StateStore(object):
     def _db(self):
         self._ensure_dir()
         fresh = not os.path.exists(self.db_path)
-        conn = sqlite3.connect(self.db_path, timeout=self.lock_timeout)
         try:
-            if fresh:
-                os.chmod(self.db_path, 0o600)
-            conn.execute(_SCHEMA)
-            with conn:
-                yield conn
-        finally:
-            conn.close()
+            conn = sqlite3.connect(self.db_path, timeout=self.lock_timeout)
+            try:
+                if fresh:
+                    os.chmod(self.db_path, 0o600)
+                conn.execute(_SCHEMA)
+                # One transaction: a write that fails leaves the file as it was.
+                with conn:
+                    yield conn
+            finally:
+                conn.close()
+        except sqlite3.DatabaseError as exc:
+            raise self._error(exc)
+
+    def _error(self, exc):
+        """The store's own failure, named with its file and what to do (sqlite's words kept)."""
+        text = str(exc)
+        if "full" in text:
+            return IaasError("cannot write the state store %s: the disk is full (%s)" % (self.db_path, text),
+                             field="state_dir", fix="free space on that disk (df %s) and run again; the store "
+                             "holds what it held before" % self.state_dir)
+        if "not a database" in text or "malformed" in text:
+            return IaasError("the state store %s is unreadable (%s)" % (self.db_path, text), field="state_dir",
+                             fix="move it aside (mv %s %s.broken) and run again: the vips and VPN tunnels recorded "
+                             "there must then be declared again by their playbooks" % (self.db_path, self.db_path))
+        return IaasError("cannot use the state store %s: %s" % (self.db_path, text), field="state_dir",
+                         fix="check that the file and %s belong to the user that runs the module" % self.state_dir)
 
     def get(self, kind, name):
         with self._db() as conn:

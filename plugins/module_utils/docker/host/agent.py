@@ -64,8 +64,13 @@ class Stores(object):
     """What the agent reads of the stores of every controller that used the engine.
 
     Read only, and a store whose directory is gone is skipped: the agent never
-    writes a controller's state.
+    writes a controller's state. An unreadable store is skipped too (said once
+    in the log), so one controller's broken file does not stop what the host
+    enforces for the others; that controller's own modules fail on it, naming it.
     """
+
+    def __init__(self):
+        self.unreadable = set()
 
     def _stores(self, lock_timeout=600):
         for state_dir in state_dirs():
@@ -76,7 +81,14 @@ class Stores(object):
     def list(self, kind):
         merged = {}
         for store in self._stores():
-            merged.update(store.list(kind))
+            try:
+                merged.update(store.list(kind))
+            except IaasError as exc:
+                if store.db_path not in self.unreadable:
+                    _log("skipping a state store: %s" % exc)
+                    self.unreadable.add(store.db_path)
+                continue
+            self.unreadable.discard(store.db_path)
         return merged
 
     @contextlib.contextmanager

@@ -253,3 +253,20 @@ def test_the_agent_never_syncs_while_a_module_holds_the_state_lock(tmp_path, mon
     assert provider.synced == 0
     assert agent.reconcile(full=True) is True
     assert provider.synced == 1
+
+
+def test_the_agent_reads_past_an_unreadable_store(tmp_path, monkeypatch):
+    # One controller's broken store must not stop what the host enforces for the others.
+    good, broken = StateStore(str(tmp_path / "good")), StateStore(str(tmp_path / "broken"))
+    for store, name in ((good, "web"), (broken, "db")):
+        with store.lock():
+            store.put("vip", name, dict(name=name))
+    registry = tmp_path / "state_dirs"
+    registry.write_text("%s\n%s\n" % (broken.state_dir, good.state_dir))
+    monkeypatch.setattr(host_agent, "STATE_DIRS", str(registry))
+    stores = host_agent.Stores()
+    assert sorted(stores.list("vip")) == ["db", "web"]  # the control: both read while intact
+    with open(broken.db_path, "r+b") as handle:
+        handle.write(b"this is no longer sqlite" * 100)
+    assert sorted(stores.list("vip")) == ["web"]
+    assert broken.db_path in stores.unreadable

@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 import stat
+import subprocess
+import time
 
 import pytest
 
@@ -74,3 +77,67 @@ def test_a_held_lock_times_out_with_a_message(tmp_path):
             with waiter.lock():
                 pass
     assert "waited 0.2s for the state lock" in str(err.value)
+
+
+def test_a_lock_whose_holder_was_killed_is_free_at_once(tmp_path):
+    # flock belongs to the open file: the kernel drops it with the process, so a
+    # run killed (SIGKILL) while it held the lock leaves nothing to remove.
+    state_dir = str(tmp_path / "state")
+    ready = multiprocessing.Event()
+
+    def hold():
+        with StateStore(state_dir).lock():
+            ready.set()
+            time.sleep(600)
+
+    proc = multiprocessing.Process(target=hold)
+    proc.start()
+    assert ready.wait(30)
+    waiter = StateStore(state_dir, lock_timeout=0.2)
+    with pytest.raises(IaasError):  # held: the control
+        with waiter.lock():
+            pass
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.join(30)
+    started = time.monotonic()
+    with waiter.lock():
+        pass
+    assert time.monotonic() - started < 0.2
+
+
+def test_a_corrupt_store_fails_naming_the_file_and_the_fix(tmp_path):
+    store = StateStore(str(tmp_path / "state"))
+    with store.lock():
+        store.put("vip", "web", {"address": "10.210.1.192"})
+    with open(store.db_path, "r+b") as handle:
+        handle.write(b"this is no longer sqlite" * 100)
+    for read in (lambda: store.list("vip"), lambda: store.get("vip", "web")):
+        with pytest.raises(IaasError) as err:
+            read()
+        assert err.value.field == "state_dir" and store.db_path in err.value.msg and "unreadable" in err.value.msg
+        assert "mv %s %s.broken" % (store.db_path, store.db_path) in err.value.fix
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="mounting a small tmpfs needs root")
+def test_a_full_disk_fails_clearly_and_the_store_stays_readable(tmp_path):
+    mount = tmp_path / "small"
+    mount.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mount)], check=True)
+    try:
+        store = StateStore(str(mount / "state"))
+        with store.lock():
+            store.put("vip", "web", {"address": "10.210.1.192"})
+        with open(str(mount / "filler"), "wb") as handle:
+            try:
+                while True:
+                    handle.write(b"\0" * 4096)
+                    handle.flush()
+            except OSError:
+                pass  # the disk is full: the point
+        with pytest.raises(IaasError) as err:
+            with store.lock():
+                store.put("vip", "db", {"blob": "x" * 200000})
+        assert err.value.field == "state_dir" and "disk is full" in err.value.msg and store.db_path in err.value.msg
+        assert store.list("vip") == {"web": {"address": "10.210.1.192"}}
+    finally:
+        subprocess.run(["umount", str(mount)], check=True)
