@@ -81,28 +81,27 @@ def test_openscap_without_content_says_so_and_gives_no_score(monkeypatch, tmp_pa
     assert result == dict(status="no_content", message="no SCAP content for debian 12")
 
 
-def test_openscap_profile_that_evaluates_nothing_is_not_a_perfect_score(monkeypatch, tmp_path):
+def scap_results(tmp_path, rule_results, score):
+    """A datastream for Debian 12 in the SCAP directories and an oscap results file; its path."""
     (tmp_path / "ssg-debian12-ds.xml").write_text("<x/>")
-    monkeypatch.setattr(probe, "SCAP_DIRS", (str(tmp_path),))
     results = tmp_path / "results.xml"
-    results.write_text(
-        '<TestResult xmlns="http://checklists.nist.gov/xccdf/1.2">'
-        '<rule-result><result>notapplicable</result></rule-result>'
-        '<score system="urn:xccdf:scoring:default" maximum="100">100.000000</score></TestResult>')
+    results.write_text('<TestResult xmlns="http://checklists.nist.gov/xccdf/1.2">'
+                       + "".join("<rule-result><result>%s</result></rule-result>" % r for r in rule_results)
+                       + '<score system="urn:xccdf:scoring:default" maximum="100">%s</score></TestResult>' % score)
+    return results
+
+
+def test_openscap_profile_that_evaluates_nothing_is_not_a_perfect_score(monkeypatch, tmp_path):
+    monkeypatch.setattr(probe, "SCAP_DIRS", (str(tmp_path),))
+    results = scap_results(tmp_path, ["notapplicable"], "100.000000")
     stand_in(monkeypatch, {"oscap": (0, "")})
     result = probe.openscap("debian", "12", "", "p", str(results))
     assert result["status"] == "no_content" and "score" not in result
 
 
 def test_openscap_score_and_counts(monkeypatch, tmp_path):
-    (tmp_path / "ssg-debian12-ds.xml").write_text("<x/>")
     monkeypatch.setattr(probe, "SCAP_DIRS", (str(tmp_path),))
-    results = tmp_path / "results.xml"
-    results.write_text(
-        '<TestResult xmlns="http://checklists.nist.gov/xccdf/1.2">'
-        + '<rule-result><result>pass</result></rule-result>' * 3
-        + '<rule-result><result>fail</result></rule-result>'
-        '<score system="urn:xccdf:scoring:default" maximum="100">81.123</score></TestResult>')
+    results = scap_results(tmp_path, ["pass"] * 3 + ["fail"], "81.123")
     stand_in(monkeypatch, {"oscap": (2, "")})
     result = probe.openscap("debian", "12", "", "p", str(results))
     assert (result["status"], result["score"], result["passed"], result["failed"]) == ("scored", 81.1, 3, 1)
@@ -122,14 +121,9 @@ def test_lynis_index_from_its_report(monkeypatch, tmp_path):
 ])
 def test_openscap_command_line(monkeypatch, tmp_path, given, expected_ds):
     """oscap is asked to evaluate the chosen profile of the chosen datastream, results to the given file."""
-    (tmp_path / "ssg-debian12-ds.xml").write_text("<x/>")
     (tmp_path / "copied-ds.xml").write_text("<x/>")
     monkeypatch.setattr(probe, "SCAP_DIRS", (str(tmp_path),))
-    results = tmp_path / "results.xml"
-    results.write_text(
-        '<TestResult xmlns="http://checklists.nist.gov/xccdf/1.2">'
-        '<rule-result><result>pass</result></rule-result>'
-        '<score system="urn:xccdf:scoring:default" maximum="100">100</score></TestResult>')
+    results = scap_results(tmp_path, ["pass"], "100")
     calls = []
 
     def fake_run(argv, timeout=120):

@@ -14,10 +14,8 @@ from ansible.module_utils.testing import patch_module_args
 from ansible_collections.secure_cloud.iaas.plugins.module_utils import resource
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.errors import IaasError
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.model.instance import (
-    format_memory,
+    apply_changes,
     instance_result,
-    instance_type_of,
-    parse_memory,
 )
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.model.vlan import desired_vlan
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.provider import Capabilities, Provider
@@ -91,15 +89,8 @@ class FakeProvider(Provider):
 
     def update_instance(self, current, changes):
         self.writes.append(("update_instance", current["name"], sorted(changes)))
-        inst = self.instances[current["name"]]
-        if "cpus" in changes:
-            inst["cpus"] = changes["cpus"]
-        if "memory" in changes:
-            inst["memory"] = format_memory(changes["memory"])
-        if "ssh_public_keys" in changes:
-            inst["ssh_public_keys"] = list(changes["ssh_public_keys"])
-        inst["instance_type"] = instance_type_of(inst["cpus"], parse_memory(inst["memory"]))
-        return dict(inst)
+        self.instances[current["name"]] = apply_changes(self.instances[current["name"]], changes)
+        return dict(self.instances[current["name"]])
 
     def _set_state(self, current, state, what):
         self.writes.append((what, current["name"]))
