@@ -188,6 +188,10 @@ class VlanModule(ResourceModule):
     def execute(self):
         params = self.params
         check_name(params["name"])
+        if params["state"] == "present" and "vlan_isolation" not in self.provider.capabilities().enforces:
+            self.module.warn("the %s provider cannot keep this vlan apart from the host and other vlans from here "
+                             "(a remote Docker engine): run the task on the engine's host for the isolation table"
+                             % self.provider.name)
         current = self.provider.get_vlan(params["name"])
         if params["state"] == "absent":
             return self.absent(current)

@@ -38,9 +38,12 @@ class DockerProvider(Provider):
             agent_install.ensure_running(self.run_command, self.engine.docker_host, store.state_dir)
 
     def capabilities(self):
-        # The engine resizes a container in place and keys are a file.
+        # The engine resizes a container in place and keys are a file. The
+        # host-side tables (isolation, vip guard) are made from the engine's
+        # host: a remote engine gets none from here.
         return Capabilities(mutable={"vlan": (), "instance": ("cpus", "memory", "ssh_public_keys")},
-                            enforces=("vip_allow_list", "vlan_isolation", "guest_confinement"))
+                            enforces=(("vip_allow_list", "vlan_isolation", "guest_confinement")
+                                      if self.engine.is_local() else ()))
 
     # -- what the host enforces follows the instances ----------------------------
     def instances_changed(self):

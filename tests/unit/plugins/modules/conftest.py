@@ -39,9 +39,11 @@ class FakeProvider(Provider):
         self.fail_on_network = None
         self.boot_fails = False
         self.vips = []
+        self.enforces = ("vip_allow_list", "vlan_isolation")
 
     def capabilities(self):
-        return Capabilities(mutable={"vlan": (), "instance": ("cpus", "memory", "ssh_public_keys")})
+        return Capabilities(mutable={"vlan": (), "instance": ("cpus", "memory", "ssh_public_keys")},
+                            enforces=self.enforces)
 
     def list_images(self):
         return [dict(name="debian12", reference="secure-cloud-iaas/instance:debian12", id=DEBIAN12_ID, digests=[]),

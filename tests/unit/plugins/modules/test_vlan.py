@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import pytest
 
+from ansible.module_utils.basic import AnsibleModule
+
 from ansible_collections.secure_cloud.iaas.plugins.modules import vlan, vlan_info
 
 FRONT = dict(name="front", location="fra1", type="public", cidr="10.210.1.0/24")
@@ -51,6 +53,18 @@ def test_defaults_gateway_first_host_and_vip_range_top_quarter(provider, run_mod
 def test_type_defaults_to_private(provider, run_module):
     failed, result = run_module(vlan.main, dict(name="back", location="fra1", cidr="10.210.2.0/24"))
     assert not failed and result["vlan"]["type"] == "private"
+
+
+def test_a_vlan_the_provider_cannot_isolate_from_here_is_made_with_a_warning(provider, run_module, monkeypatch):
+    # Recorded at the source: once controller code is imported in this process
+    # (the inventory tests), a module's warnings no longer reach its JSON.
+    warned = []
+    monkeypatch.setattr(AnsibleModule, "warn", lambda self, warning: warned.append(warning))
+    failed, result = run_module(vlan.main, dict(name="back", location="fra1", cidr="10.210.2.0/24"))
+    assert not failed and warned == []  # the control: isolation enforced, nothing said
+    provider.enforces = ()  # as the docker provider says of a remote engine
+    failed, result = run_module(vlan.main, dict(name="back", location="fra1", cidr="10.210.2.0/24"))
+    assert not failed and any("cannot keep this vlan apart" in w for w in warned), warned
 
 
 def test_check_mode_predicts_and_creates_nothing(provider, run_module):
