@@ -108,6 +108,13 @@ class Engine(object):
         except docker_errors.NotFound:
             return None
 
+    def find_network(self, name_or_id):
+        """The network, or None when there is none."""
+        try:
+            return self.client.networks.get(name_or_id)
+        except docker_errors.NotFound:
+            return None
+
     def get(self, name_or_id):
         return self.api("inspect container %s" % name_or_id, self.client.containers.get, name_or_id)
 

@@ -130,7 +130,7 @@ class Vlans(object):
             pass
 
     def delete(self, current):
-        net = next((n for n in self.networks() if n.id == current["id"]), None)
+        net = self.engine.find_network(current["id"])
         if net is not None:
             self.engine.api("remove network %s" % net.name, net.remove)
         self.ensure_isolation()
