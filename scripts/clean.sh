@@ -32,10 +32,11 @@ if [ -f /run/secure-cloud-iaas-agent.pid ]; then
   grep -qa secure_cloud_iaas_agent "/proc/$pid/cmdline" 2>/dev/null && kill "$pid"
   rm -f /run/secure-cloud-iaas-agent.pid
 fi
+# With it the engine's state store (engines/: vips, VPN tunnels), which means
+# nothing once the containers are gone.
 rm -rf /var/lib/secure-cloud-iaas
-# Host-side state of the docker provider: the vip guard, the vlan isolation
-# table and the state store
-# (vip reservations), which mean nothing once the containers are gone.
+# Host-side state of the docker provider: the vip guard and the vlan isolation
+# table; the controller's state store last.
 if command -v nft >/dev/null 2>&1; then
   nft delete table bridge secure_cloud_iaas_guard 2>/dev/null || true
   nft delete table inet secure_cloud_iaas_vlans 2>/dev/null || true

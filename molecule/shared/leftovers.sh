@@ -43,7 +43,9 @@ done
 [ -z "$found" ] || echo "$found"
 
 if [ -n "$store" ]; then
-  python3 - "${SECURE_CLOUD_STATE_DIR:-$HOME/.local/state/secure_cloud_iaas}/state.sqlite3" "$store" <<'PY'
+  # The engine's store, found as the modules find it.
+  db=$(PYTHONPATH=$ANSIBLE_COLLECTIONS_PATH python3 "$(dirname "$0")/../../scripts/engine_store.py")
+  python3 - "$db" "$store" <<'PY'
 import os, sqlite3, sys
 path, needle = sys.argv[1:]
 if os.path.exists(path):

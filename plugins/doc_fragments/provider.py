@@ -57,6 +57,12 @@ options:
       - Directory of the state store (SQLite, with a file lock), for state the
         platform cannot hold itself and to serialise playbooks that run at
         once. Created private to its owner (mode 0700).
+      - With O(provider=docker) and the engine on this host, the records (vips,
+        VPN tunnels) live in the engine's own store instead,
+        C(/var/lib/secure-cloud-iaas/engines/<engine ID>), which every controller
+        of that engine shares, so that what the host enforces follows every vip
+        on the engine, whoever declared it; records an earlier version kept here
+        move there on the first run. Generated pre-shared keys stay here.
       - If not set, the environment variable E(SECURE_CLOUD_STATE_DIR) is used.
     type: path
     default: ~/.local/state/secure_cloud_iaas

@@ -60,8 +60,10 @@ class StateStore(object):
                             field="state_dir", fix="point state_dir at a directory you can write")
 
     @contextlib.contextmanager
-    def lock(self):
-        """An exclusive lock across processes; re-entrant within one process."""
+    def lock(self, timeout=None):
+        """An exclusive lock across processes; re-entrant within one process.
+
+        TIMEOUT: seconds to wait for it (default: the store's lock_timeout); 0 fails at once."""
         if self._depth:
             self._depth += 1
             try:
@@ -71,7 +73,8 @@ class StateStore(object):
             return
         self._ensure_dir()
         fd = os.open(os.path.join(self.state_dir, LOCK_NAME), os.O_RDWR | os.O_CREAT, 0o600)
-        deadline = time.monotonic() + self.lock_timeout
+        timeout = self.lock_timeout if timeout is None else timeout
+        deadline = time.monotonic() + timeout
         while True:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -80,7 +83,7 @@ class StateStore(object):
                 if time.monotonic() >= deadline:
                     os.close(fd)
                     raise IaasError("waited %ss for the state lock in %s: other runs, or other forks of "
-                                    "this one, held it all that time" % (self.lock_timeout, self.state_dir),
+                                    "this one, held it all that time" % (timeout, self.state_dir),
                                     field="state_dir", fix="run again once the other playbook has finished; "
                                     "a play over many instances can use fewer forks (-f)")
                 time.sleep(0.05)
@@ -93,6 +96,17 @@ class StateStore(object):
             self._lock_fd = None
             fcntl.flock(fd, fcntl.LOCK_UN)
             os.close(fd)
+
+    @contextlib.contextmanager
+    def lock_if_free(self):
+        """The lock if no one holds it now (yields True, held), else False at once."""
+        with contextlib.ExitStack() as held:
+            try:
+                held.enter_context(self.lock(timeout=0))
+            except IaasError:
+                yield False
+                return
+            yield True
 
     @contextlib.contextmanager
     def _db(self):

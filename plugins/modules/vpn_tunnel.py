@@ -382,7 +382,7 @@ class VpnTunnelModule(ResourceModule):
     def credentials(self, desired):
         """(secrets for the provider, their fingerprint, psk_file); nothing here is ever returned."""
         if desired["authentication"] == "psk":
-            psk, path, _generated = resolve_psk(self.params, self.provider.store.state_dir, self.check_mode)
+            psk, path, _generated = resolve_psk(self.params, self.params["state_dir"], self.check_mode)
             # A key read from or generated into psk_file is masked in any output, as a given psk is.
             self.module.no_log_values.add(psk)
             return dict(psk=psk), psk, path

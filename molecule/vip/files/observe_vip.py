@@ -1,6 +1,6 @@
 """Print, as JSON, what the host shows of one vip: run on the Docker host.
 
-    python3 observe_vip.py STATE_DIR VIP_NAME VIP_ADDRESS [CONTAINER ...]
+    python3 observe_vip.py STORE VIP_NAME VIP_ADDRESS [CONTAINER ...]
 
 guarded: the address is in the guard's set of vips; allowed_macs: the MACs the
 guard lets send from it; store: the vip's row in the state store (null when
@@ -36,8 +36,7 @@ def guard_set(name):
     return elements
 
 
-def store_row(state_dir, name):
-    path = os.path.join(os.path.expanduser(state_dir), "state.sqlite3")
+def store_row(path, name):
     if not os.path.exists(path):
         return None
     conn = sqlite3.connect("file:%s?mode=ro" % path, uri=True)
@@ -56,10 +55,10 @@ def in_container(name, script):
 
 
 def main():
-    state_dir, name, address = sys.argv[1:4]
+    store, name, address = sys.argv[1:4]
     out = dict(guarded=address in guard_set("vips"),
                allowed_macs=sorted(e[0] for e in guard_set("src_ok") if isinstance(e, list) and e[1] == address),
-               store=store_row(state_dir, name), containers={})
+               store=store_row(store, name), containers={})
     for container in sys.argv[4:]:
         addresses = in_container(container, "ip -4 -o addr show").split()
         state = in_container(container, "cat /run/keepalived-notify/state 2>/dev/null || echo none")

@@ -6,10 +6,10 @@ before and after a module run (check mode must leave all of it alone).
 
 Usage: python3 engine_state.py LOCATION PRIVATE_VLAN INSTANCE PSK_FILE TUNNEL [TUNNEL...]
 
-- store: the vpn_tunnel records of TUNNEL... in the state store the modules
-  use, found by the collection's own StateStore from SECURE_CLOUD_STATE_DIR or
-  the documented default (so a store elsewhere is not silently missed: the
-  path is printed and the caller checks the record it expects is there);
+- store: the vpn_tunnel records of TUNNEL... in the engine's store the modules
+  use, found by the collection's own records.engine_store (so a store
+  elsewhere is not silently missed: the path is printed and the caller checks
+  the record it expects is there);
 - containers: id and state of the location's VPN gateway and of INSTANCE;
 - files: sha256 of every file under /etc/swanctl and /etc/nftables.conf in the gateway;
 - conns: `swanctl --list-conns` in the gateway;
@@ -31,7 +31,8 @@ import re
 import subprocess
 import sys
 
-from ansible_collections.secure_cloud.iaas.plugins.module_utils.store import StateStore
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.docker.engine import Engine
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.docker.records import engine_store
 
 
 def run(*argv):
@@ -46,7 +47,7 @@ def main():
     location, vlan, instance, psk_file = sys.argv[1:5]
     tunnels = sys.argv[5:]
     gw = "sciaas-vpngw-" + location
-    store = StateStore(os.environ.get("SECURE_CLOUD_STATE_DIR"))
+    store = engine_store(Engine(os.environ.get("DOCKER_HOST"), 60), os.environ.get("SECURE_CLOUD_STATE_DIR"))
     if not os.path.exists(store.db_path):
         raise SystemExit("no state store at %s" % store.db_path)
     records = dict((t, store.get("vpn_tunnel", t)) for t in tunnels)

@@ -12,6 +12,7 @@ Every object carries the label secure_cloud.iaas.managed=true.
 
 from __future__ import annotations
 
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.docker import records
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.docker.engine import Engine, container_name
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.docker.host import agent_install
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.docker.instances import Instances
@@ -25,8 +26,13 @@ class DockerProvider(Provider):
     name = "docker"
 
     def __init__(self, params, store, run_command=None):
-        super(DockerProvider, self).__init__(params, store, run_command=run_command)
+        """STORE: the controller's own (state_dir); the records live in the engine's store
+        (records.py), where this moves any the controller's still holds. None: the agent."""
         self.engine = Engine(params.get("docker_host"), params.get("docker_timeout"))
+        engine_store = records.engine_store(self.engine, params.get("state_dir"))
+        if store is not None and run_command is not None:
+            records.adopt(engine_store, store)
+        super(DockerProvider, self).__init__(params, engine_store, run_command=run_command)
         self.vlans = Vlans(self.engine, self.run_command)
         self.instances = Instances(self.engine, self.vlans, self.instances_changed)
         self.vips = Vips(self.engine, store, self.instances, self.run_command)
@@ -35,7 +41,7 @@ class DockerProvider(Provider):
         # between runs; where the engine is remote, it must run on that host.
         # (Not for a caller that cannot run host commands: the inventory plugin.)
         if self.engine.is_local() and params.get("start_host_agent", True) and run_command is not None:
-            agent_install.ensure_running(self.run_command, self.engine.docker_host, store.state_dir)
+            agent_install.ensure_running(self.run_command, self.engine.docker_host)
 
     def capabilities(self):
         # The engine resizes a container in place and keys are a file. The

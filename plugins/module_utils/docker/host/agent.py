@@ -14,19 +14,21 @@ also comes back after a reboot; a detached process elsewhere). It
   every second, and the vip guard, the VPN bridge rules and the instances'
   VPN routes on every engine event (a container started, a network changed)
   and whenever the guard table has gone (``nft flush ruleset``), but only
-  while no module holds a state lock (that module syncs them itself).
+  while no module holds the engine's store lock (that module syncs them itself).
 
 It runs the same provider code as the modules (agent_install.py installs
 and starts it).
 
-The vip guard is built from the vips in the state store of every controller
-that used the engine (their directories are listed in STATE_DIRS).
+The vip guard is built from every vip on the engine: the engine's store
+(records.py), which every controller of the engine writes. The agent only
+reads it; when it cannot (a broken file), the guests still boot and the
+isolation table still holds, the error is logged once, and the guard stays as
+it was loaded.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import sys
 import threading
@@ -35,77 +37,17 @@ import time
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.docker import guest
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.docker.host import bridge_guard
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.errors import IaasError
-from ansible_collections.secure_cloud.iaas.plugins.module_utils.store import StateStore
 
 # How often the light check runs (guests waiting, isolation table, guard present).
 PERIOD = 1.0
 AGENT_DIR = "/var/lib/secure-cloud-iaas/agent"
 PIDFILE = "/run/secure-cloud-iaas-agent.pid"
-# The state directories of every controller that used this engine, one a line
-# (agent_install.py adds each controller's as its modules start the agent).
-STATE_DIRS = os.path.join(AGENT_DIR, "state_dirs")
-
-
-def state_dirs():
-    try:
-        with open(STATE_DIRS) as handle:
-            return [line.strip() for line in handle if line.strip()]
-    except OSError:
-        return []
 
 
 # -- the agent itself --------------------------------------------------------------
 def _log(msg):
     sys.stdout.write("%s %s\n" % (time.strftime("%Y-%m-%dT%H:%M:%S"), msg))
     sys.stdout.flush()
-
-
-class Stores(object):
-    """What the agent reads of the stores of every controller that used the engine.
-
-    Read only, and a store whose directory is gone is skipped: the agent never
-    writes a controller's state. An unreadable store is skipped too (said once
-    in the log), so one controller's broken file does not stop what the host
-    enforces for the others; that controller's own modules fail on it, naming it.
-    """
-
-    def __init__(self):
-        self.unreadable = set()
-
-    def _stores(self, lock_timeout=600):
-        for state_dir in state_dirs():
-            store = StateStore(state_dir, lock_timeout=lock_timeout)
-            if os.path.exists(store.db_path):
-                yield store
-
-    def list(self, kind):
-        merged = {}
-        for store in self._stores():
-            try:
-                merged.update(store.list(kind))
-            except IaasError as exc:
-                if store.db_path not in self.unreadable:
-                    _log("skipping a state store: %s" % exc)
-                    self.unreadable.add(store.db_path)
-                continue
-            self.unreadable.discard(store.db_path)
-        return merged
-
-    @contextlib.contextmanager
-    def free(self):
-        """Every store's lock if none is held now; yields whether they were all free.
-
-        A module that holds a lock is changing what the agent would sync (a vip's
-        grants, a tunnel's rules) and syncs it itself: the agent does not wait for
-        it, and tries again on its next pass."""
-        with contextlib.ExitStack() as held:
-            try:
-                for store in self._stores(lock_timeout=0):
-                    held.enter_context(store.lock())
-            except IaasError:
-                yield False
-                return
-            yield True
 
 
 class Agent(object):
@@ -155,7 +97,7 @@ class Agent(object):
             full = True
         if not full:
             return True
-        with self.provider.store.free() as free:
+        with self.provider.store.lock_if_free() as free:
             if free:
                 self.provider.sync_host()
             return free
@@ -185,8 +127,8 @@ def main(argv, run, provider_class):
     params = dict(provider="docker", docker_host=args.docker_host, docker_timeout=60, start_host_agent=False)
 
     def new_provider():
-        # The stores of every controller of this engine, read only.
-        return provider_class(params, Stores(), run_command=run)
+        # No controller store: the engine's own is the one it reads.
+        return provider_class(params, None, run_command=run)
 
     wake = threading.Event()
     wake.set()

@@ -183,19 +183,7 @@ WantedBy=multi-user.target
 """ % " ".join(shlex.quote(a) for a in argv)
 
 
-def _register(state_dir):
-    """Add STATE_DIR to the stores the agent reads, and forget those gone (under the agent lock)."""
-    known = agent.state_dirs()
-    kept = [d for d in known if os.path.isdir(d) or d == state_dir]
-    if state_dir not in kept:
-        kept.append(state_dir)
-    if kept != known:
-        with open(agent.STATE_DIRS + ".new", "w") as handle:
-            handle.write("".join(d + "\n" for d in kept))
-        os.rename(agent.STATE_DIRS + ".new", agent.STATE_DIRS)
-
-
-def ensure_running(run, docker_host, state_dir):
+def ensure_running(run, docker_host):
     """Start the agent for this engine unless the same version already runs. True when started.
 
     run: the module's command runner, run(argv, data=None) -> (rc, stdout, stderr).
@@ -204,7 +192,6 @@ def ensure_running(run, docker_host, state_dir):
         raise ProviderError("the docker provider confines its guests from the Docker host and needs root there",
                             field="docker_host", fix="run the task as root on the Docker host (become: true)")
     with _locked():
-        _register(state_dir)
         code_dir = _install_code()
         if running_pid(code_dir):
             return False

@@ -227,26 +227,24 @@ class _Engine(object):
 class _Provider(object):
     """What Agent.reconcile asks of the provider, counting the full syncs."""
 
-    def __init__(self):
-        self.synced = 0
+    def __init__(self, store):
+        self.synced = self.isolated = 0
         self.engine = _Engine()
-        self.store = host_agent.Stores()
+        self.store = store
 
     def ensure_isolation(self):
+        self.isolated += 1
         return False
 
     def sync_host(self):
         self.synced += 1
 
 
-def test_the_agent_never_syncs_while_a_module_holds_the_state_lock(tmp_path, monkeypatch):
-    store = StateStore(str(tmp_path / "state"))
+def test_the_agent_never_syncs_while_a_module_holds_the_state_lock(tmp_path):
+    store = StateStore(str(tmp_path / "engine"))
     with store.lock():
         store.put("vip", "web", dict(name="web"))
-    registry = tmp_path / "state_dirs"
-    registry.write_text(store.state_dir + "\n")
-    monkeypatch.setattr(host_agent, "STATE_DIRS", str(registry))
-    provider = _Provider()
+    provider = _Provider(StateStore(store.state_dir))  # the agent's own, as another process has
     agent = host_agent.Agent(provider, run=None)
     with store.lock():
         assert agent.reconcile(full=True) is False
@@ -255,18 +253,17 @@ def test_the_agent_never_syncs_while_a_module_holds_the_state_lock(tmp_path, mon
     assert provider.synced == 1
 
 
-def test_the_agent_reads_past_an_unreadable_store(tmp_path, monkeypatch):
-    # One controller's broken store must not stop what the host enforces for the others.
-    good, broken = StateStore(str(tmp_path / "good")), StateStore(str(tmp_path / "broken"))
-    for store, name in ((good, "web"), (broken, "db")):
-        with store.lock():
-            store.put("vip", name, dict(name=name))
-    registry = tmp_path / "state_dirs"
-    registry.write_text("%s\n%s\n" % (broken.state_dir, good.state_dir))
-    monkeypatch.setattr(host_agent, "STATE_DIRS", str(registry))
-    stores = host_agent.Stores()
-    assert sorted(stores.list("vip")) == ["db", "web"]  # the control: both read while intact
-    with open(broken.db_path, "r+b") as handle:
+def test_a_broken_engine_store_stops_the_guard_sync_but_not_the_isolation(tmp_path):
+    # The guard cannot be built without the vips; the vlans' isolation needs no store.
+    store = StateStore(str(tmp_path / "engine"))
+    with store.lock():
+        store.put("vip", "web", dict(name="web"))
+    provider = _Provider(store)
+    agent = host_agent.Agent(provider, run=None)
+    assert agent.reconcile(full=True) is True  # the control: intact, it syncs
+    with open(store.db_path, "r+b") as handle:
         handle.write(b"this is no longer sqlite" * 100)
-    assert sorted(stores.list("vip")) == ["web"]
-    assert broken.db_path in stores.unreadable
+    with pytest.raises(IaasError) as err:
+        agent.reconcile(full=False)
+    assert store.db_path in err.value.msg
+    assert provider.isolated == 2 and provider.synced == 1
