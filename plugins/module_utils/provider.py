@@ -172,10 +172,12 @@ class Provider(abc.ABC):
         """spec: a complete vlan dict (cidr, gateway, vip_range resolved); returns the result."""
 
     @abc.abstractmethod
-    def ensure_isolation(self, apply=True):
-        """Whatever keeps vlans apart beyond the platform's own objects, brought in line.
+    def repair_host(self, apply=True):
+        """What the provider enforces beyond the platform's own objects (tables that keep vlans apart,
+        the vip guard, VPN routes), compared with the platform's truth and rebuilt where it drifted.
 
-        Returns True when something was (or, with apply=False, would be) changed.
+        Returns [what had drifted], empty when all was in place; apply=False only looks.
+        Every resource module run calls it under transaction().
         """
 
     @abc.abstractmethod

@@ -80,6 +80,8 @@ class ResourceModule(object):
             self.check_timeout()
             self.provider = get_provider(self.params, run_command=self.run_command)
             self.execute()
+            if self.mutating:
+                self.repair_host()
         except IaasError as exc:
             self.fail(str(exc))
         except Exception as exc:  # pylint: disable=broad-except
@@ -91,6 +93,18 @@ class ResourceModule(object):
 
     def execute(self):
         raise NotImplementedError
+
+    def repair_host(self):
+        """What the provider enforces on the host may have drifted from the truth (a flushed table, a
+        hand edit, a host restart): every resource module run puts it back, and says so (changed, repaired)."""
+        if self.check_mode:
+            drifted = self.provider.repair_host(apply=False)
+        else:
+            with self.provider.transaction():
+                drifted = self.provider.repair_host()
+        if drifted:
+            self.result["changed"] = True
+            self.result["repaired"] = drifted
 
 
 class InfoModule(ResourceModule):

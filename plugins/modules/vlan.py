@@ -121,6 +121,15 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+repaired:
+  description:
+    - What the provider enforces on the host that had drifted from the truth of the engine and
+      its store (a flushed or edited table, ports renamed by a restart), and that this run put back
+      (would put back, in check mode). Any resource module run does it, whatever its own resource.
+  returned: when something had drifted
+  type: list
+  elements: str
+  sample: ["vlan isolation table", "vip guard", "VPN routes"]
 vlan:
   description: The VLAN as it is after the task (as it would be, in check mode); empty when absent.
   returned: always
@@ -225,14 +234,8 @@ class VlanModule(ResourceModule):
                             field=field,
                             fix="keep the current value, or delete the vlan (state: absent, after its instances) "
                                 "and create it again")
-        # The host-side isolation may be gone (a host restart): bring it back,
-        # under the lock that vlan creation and deletion also hold.
-        if self.check_mode:
-            repaired = self.provider.ensure_isolation(apply=False)
-        else:
-            with self.provider.transaction():
-                repaired = self.provider.ensure_isolation()
-        self.set_resource(current, current, repaired)
+        # The host-side isolation, if it drifted, is mended by every module run (ResourceModule.repair_host).
+        self.set_resource(current, current, False)
 
     def absent(self, current):
         if not current:

@@ -224,6 +224,15 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+repaired:
+  description:
+    - What the provider enforces on the host that had drifted from the truth of the engine and
+      its store (a flushed or edited table, ports renamed by a restart), and that this run put back
+      (would put back, in check mode). Any resource module run does it, whatever its own resource.
+  returned: when something had drifted
+  type: list
+  elements: str
+  sample: ["vlan isolation table", "vip guard", "VPN routes"]
 vpn_tunnel:
   description: The tunnel as it is after the task (as it would be, in check mode); empty when absent. Never holds a secret.
   returned: always

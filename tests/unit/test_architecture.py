@@ -73,7 +73,7 @@ def test_a_provider_exposes_the_contract_and_nothing_else_public():
         public = set(n for n, v in inspect.getmembers(cls, inspect.isfunction) if not n.startswith("_"))
         extra = public - set(dir(Provider))
         # What the docker package's own host agent calls besides the contract.
-        assert extra <= {"instances_changed", "sync_host"}, (cls.__name__, sorted(extra))
+        assert extra <= {"instances_changed", "ensure_isolation"}, (cls.__name__, sorted(extra))
 
 
 def test_the_picture_in_docs_is_the_code():

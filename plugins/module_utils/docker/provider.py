@@ -35,8 +35,8 @@ class DockerProvider(Provider):
         super(DockerProvider, self).__init__(params, engine_store, run_command=run_command)
         self.vlans = Vlans(self.engine, self.run_command)
         self.instances = Instances(self.engine, self.vlans, self.instances_changed)
-        self.vips = Vips(self.engine, store, self.instances, self.run_command)
-        self.vpn = Vpn(self.engine, store, self.vlans, self.instances, self.run_command)
+        self.vips = Vips(self.engine, self.store, self.instances, self.run_command)
+        self.vpn = Vpn(self.engine, self.store, self.vlans, self.instances, self.run_command)
         # The host agent keeps the guests booting and the host's tables on
         # between runs; where the engine is remote, it must run on that host.
         # (Not for a caller that cannot run host commands: the inventory plugin.)
@@ -65,12 +65,23 @@ class DockerProvider(Provider):
         if self.store.list("vpn_tunnel"):
             self.vpn.sync_routes()
 
-    def sync_host(self):
-        """Every table the host enforces, rebuilt from the engine and the store if it drifted (the host agent)."""
-        self.vlans.ensure_isolation()
-        self.instances_changed()
+    def repair_host(self, apply=True):
+        # Each table is compared with what the engine and its store say, and
+        # rebuilt whole only when it differs (a flushed table, a hand edit, a
+        # restart that renamed the ports).
+        drifted = []
+        if self.vlans.ensure_isolation(apply):
+            drifted.append("vlan isolation table")
+        if not self.vips.guard_in_place():
+            drifted.append("vip guard")
+            if apply:
+                self.vips.sync_guard()
         if self.store.list("vpn_tunnel"):
-            self.vpn.bridge_rules()
+            if self.vpn.bridge_rules(apply):
+                drifted.append("VPN bridge rules")
+            if self.vpn.sync_routes(apply):
+                drifted.append("VPN routes")
+        return drifted
 
     # -- catalog and host facts ------------------------------------------------------
     def list_images(self):
@@ -89,8 +100,9 @@ class DockerProvider(Provider):
     def create_vlan(self, spec):
         return self.vlans.create(spec)
 
-    def ensure_isolation(self, apply=True):
-        return self.vlans.ensure_isolation(apply)
+    def ensure_isolation(self):
+        """The isolation table alone (the agent's pass each second: it needs no store)."""
+        return self.vlans.ensure_isolation()
 
     def delete_vlan(self, current):
         self.vlans.delete(current)

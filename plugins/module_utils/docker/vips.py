@@ -102,10 +102,9 @@ class Vips(object):
             return True
         return self.engine.is_local() and bridge_guard.present(self.run)
 
-    def sync_guard(self, site=None, records=None):
-        """Rebuild the vlan guard from every running instance (SITE: as _site() read them) and every vip."""
-        if not self.engine.is_local():
-            return
+    def _guard(self, site=None, records=None):
+        """(ports, grants, nets) of the vlan guard: every running instance (SITE: as _site() read them)
+        and every vip on the engine (RECORDS: the store's)."""
         instances, wire = site or self._site()
         records = self.store.list(KIND) if records is None else records
         ifnames = netns.host_ifnames(self.run) if wire else {}
@@ -124,10 +123,23 @@ class Vips(object):
                                             if mac_of.get((name, rec["vlan"])))
             if rec.get("prefixlen"):
                 nets[rec["address"]] = str(ipaddress.ip_interface("%s/%s" % (rec["address"], rec["prefixlen"])).network)
+        return ports, grants, nets
+
+    def sync_guard(self, site=None, records=None):
+        """Rebuild the vlan guard from every running instance and every vip (see _guard)."""
+        if not self.engine.is_local():
+            return
+        ports, grants, nets = self._guard(site, records)
         if ports or grants:
             bridge_guard.apply(bridge_guard.render(ports, grants, nets), self.run)
         else:
             bridge_guard.remove(self.run)
+
+    def guard_in_place(self):
+        """Whether the loaded guard is the one sync_guard would load now (nothing edited, nothing missing)."""
+        if not self.engine.is_local() or not self.guard_needed():
+            return True
+        return bridge_guard.in_place(*self._guard(), run=self.run)
 
     # -- vip lifecycle ---------------------------------------------------------
     def _move(self, vip, new_holder, holders, site):

@@ -74,10 +74,11 @@ class OpenStackProvider(Provider):
     def create_vlan(self, spec):
         return self.vlans.create_vlan(spec)
 
-    def ensure_isolation(self, apply=True):
-        # Neutron keeps networks apart itself (separate networks, security
-        # groups made with each vlan): nothing of the host's to bring in line.
-        return False
+    def repair_host(self, apply=True):
+        # Neutron enforces all of it itself (separate networks, security
+        # groups made with each vlan, allowed address pairs): nothing of a
+        # host's to bring in line.
+        return []
 
     def delete_vlan(self, current):
         return self.vlans.delete_vlan(current)

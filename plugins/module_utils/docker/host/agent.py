@@ -99,7 +99,9 @@ class Agent(object):
             return True
         with self.provider.store.lock_if_free() as free:
             if free:
-                self.provider.sync_host()
+                drifted = self.provider.repair_host()
+                if drifted:
+                    _log("brought in line: %s" % ", ".join(drifted))
             return free
 
 

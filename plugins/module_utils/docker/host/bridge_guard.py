@@ -28,19 +28,36 @@ know yet is still held to the MAC rules for vips.
 
 from __future__ import annotations
 
+import json
+
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.errors import ProviderError
 
 TABLE = "secure_cloud_iaas_guard"
+# The rules of the chain "guard" besides one per vip with a subnet (render).
+_GUARD_RULES = 5
 
 
-def _elements(items):
-    return ", ".join(items) if items else ""
+def _sets(ports, vip_grants, vip_nets):
+    """{set name: (nft type, {element as a tuple of its parts})}: what render loads and in_place compares."""
+    src_ok = set((p["mac"], a) for p in ports for a in p["addresses"])
+    src_ok.update((mac, vip) for vip, allowed in vip_grants.items() for mac in allowed)
+    return {
+        "ports": ("ifname", set((p["port"],) for p in ports)),
+        "port_mac": ("ifname . ether_addr", set((p["port"], p["mac"]) for p in ports)),
+        "guarded_macs": ("ether_addr", set((p["mac"],) for p in ports)),
+        "src_ok": ("ether_addr . ipv4_addr", src_ok),
+        "vips": ("ipv4_addr", set((v,) for v in vip_grants)),
+        "vips_anywhere": ("ipv4_addr", set((v,) for v in vip_grants if not vip_nets.get(v))),
+    }
 
 
-def _set(name, type_, items):
+def _set(name, type_, elements):
+    quoted = [i for i, part in enumerate(type_.split(" . ")) if part == "ifname"]
+    items = [" . ".join('"%s"' % part if i in quoted else part for i, part in enumerate(element))
+             for element in sorted(elements)]
     body = "type %s;" % type_
     if items:
-        body += " elements = { %s };" % _elements(items)
+        body += " elements = { %s };" % ", ".join(items)
     return "  set %s { %s }\n" % (name, body)
 
 
@@ -57,22 +74,10 @@ def render(ports, vip_grants, vip_nets=None):
       destination.
     """
     vip_nets = vip_nets or {}
-    ports = sorted(ports, key=lambda p: p["port"])
-    macs = sorted(set(p["mac"] for p in ports))
-    port_mac = ['"%s" . %s' % (p["port"], p["mac"]) for p in ports]
-    src_ok = set()
-    for p in ports:
-        src_ok.update("%s . %s" % (p["mac"], a) for a in p["addresses"])
-    for vip, allowed in vip_grants.items():
-        src_ok.update("%s . %s" % (mac, vip) for mac in allowed)
     script = "table bridge %s\ndelete table bridge %s\n" % (TABLE, TABLE)
     script += "table bridge %s {\n" % TABLE
-    script += _set("ports", "ifname", ['"%s"' % p["port"] for p in ports])
-    script += _set("port_mac", "ifname . ether_addr", port_mac)
-    script += _set("guarded_macs", "ether_addr", macs)
-    script += _set("src_ok", "ether_addr . ipv4_addr", sorted(src_ok))
-    script += _set("vips", "ipv4_addr", sorted(vip_grants))
-    script += _set("vips_anywhere", "ipv4_addr", sorted(v for v in vip_grants if not vip_nets.get(v)))
+    for name, (type_, elements) in sorted(_sets(ports, vip_grants, vip_nets).items()):
+        script += _set(name, type_, elements)
     on_subnet = "".join(
         "    ether type ip ip saddr %s ip daddr { %s, 224.0.0.0/4, 255.255.255.255 } ether saddr . ip saddr != @src_ok drop\n"
         % (vip, vip_nets[vip]) for vip in sorted(vip_grants) if vip_nets.get(vip))
@@ -88,6 +93,37 @@ def render(ports, vip_grants, vip_nets=None):
 }
 """
     return script
+
+
+def _loaded(run):
+    """What the loaded table holds: ({set name: {element tuple}}, {chain: rule count}); None without the table."""
+    try:
+        rc, out, _err = run(["nft", "-j", "list", "table", "bridge", TABLE])
+    except OSError as exc:
+        raise ProviderError("cannot read the vlan guard: %s" % exc, fix="install nftables on the Docker host (make docker does)")
+    if rc != 0:
+        return None
+    sets, rules = {}, {}
+    for item in json.loads(out)["nftables"]:
+        if "set" in item:
+            sets[item["set"]["name"]] = set(
+                tuple(e["concat"]) if isinstance(e, dict) else (e,) for e in item["set"].get("elem", []))
+        elif "chain" in item:
+            rules.setdefault(item["chain"]["name"], 0)
+        elif "rule" in item:
+            rules[item["rule"]["chain"]] = rules.get(item["rule"]["chain"], 0) + 1
+    return sets, rules
+
+
+def in_place(ports, vip_grants, vip_nets, run):
+    """Whether the loaded guard is the one render() makes of these (no table when there is nothing to guard)."""
+    loaded = _loaded(run)
+    if not ports and not vip_grants:
+        return loaded is None
+    on_subnet = sum(1 for vip in vip_grants if vip_nets.get(vip))
+    want = (dict((name, elements) for name, (_type, elements) in _sets(ports, vip_grants, vip_nets).items()),
+            dict(guard=_GUARD_RULES + on_subnet, forward=1, input=1))
+    return loaded == want
 
 
 def apply(script, run):

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -86,3 +87,40 @@ def test_present_asks_nft_for_the_table_only():
     assert bridge_guard.present(run) is True
     assert bridge_guard.present(run) is False
     assert calls[0] == ["nft", "list", "table", "bridge", bridge_guard.TABLE]
+
+
+@pytest.fixture
+def netns_nft():
+    """run(argv, data) that runs nft in a network namespace of the test's own (tables are per namespace)."""
+    if shutil.which("nft") is None or shutil.which("ip") is None:
+        pytest.skip("nft and ip are needed (make docker installs them)")
+    name = "sciaas-unit-guard-%d" % os.getpid()
+    subprocess.run(["ip", "netns", "add", name], check=True)
+
+    def run(argv, data=None):
+        proc = subprocess.run(["ip", "netns", "exec", name] + argv, input=data, capture_output=True, text=True, check=False)
+        return proc.returncode, proc.stdout, proc.stderr
+
+    yield run
+    subprocess.run(["ip", "netns", "delete", name], check=True)
+
+
+def test_in_place_sees_every_kind_of_drift_of_the_loaded_guard(netns_nft):
+    grants, nets = {"10.0.0.200": [A["mac"], B["mac"]], "10.0.0.201": [C["mac"]]}, {"10.0.0.200": "10.0.0.0/24"}
+    assert bridge_guard.in_place([], {}, {}, netns_nft)  # nothing to guard, no table: in place
+    assert not bridge_guard.in_place([A, B, C], grants, nets, netns_nft)  # the table is missing
+    bridge_guard.apply(bridge_guard.render([A, B, C], grants, nets), netns_nft)
+    assert bridge_guard.in_place([A, B, C], grants, nets, netns_nft)
+    # Each drift a person could make by hand, and the drift of the truth itself.
+    assert not bridge_guard.in_place([A, B], grants, nets, netns_nft)
+    assert not bridge_guard.in_place([A, B, C], dict(grants, **{"10.0.0.202": [A["mac"]]}), nets, netns_nft)
+    assert not bridge_guard.in_place([], {}, {}, netns_nft)  # a guard left when nothing is to be guarded
+    rc, _out, err = netns_nft(["nft", "delete", "element", "bridge", bridge_guard.TABLE, "src_ok",
+                               "{ %s . 10.0.0.200 }" % B["mac"]])
+    assert rc == 0, err
+    assert not bridge_guard.in_place([A, B, C], grants, nets, netns_nft)
+    bridge_guard.apply(bridge_guard.render([A, B, C], grants, nets), netns_nft)
+    rc, out, err = netns_nft(["nft", "-a", "list", "chain", "bridge", bridge_guard.TABLE, "guard"])
+    handle = re.search(r"ip saddr 10\.0\.0\.200 .* # handle (\d+)", out).group(1)
+    assert netns_nft(["nft", "delete", "rule", "bridge", bridge_guard.TABLE, "guard", "handle", handle])[0] == 0
+    assert not bridge_guard.in_place([A, B, C], grants, nets, netns_nft)

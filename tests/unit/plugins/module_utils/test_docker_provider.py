@@ -183,3 +183,22 @@ def test_listing_for_planning_skips_the_keys_but_keeps_the_addresses(engine):
     assert full["ssh_public_keys"] == [key]
     assert light["ssh_public_keys"] == []
     assert light["networks"] == full["networks"] and light["networks"][0]["ip"] == "10.210.254.2"
+
+
+def test_every_controller_of_the_engine_writes_one_store_under_one_lock(engine, tmp_path):
+    # Two controllers (two state dirs) of one engine: what one records, the
+    # other's drivers read, and one's transaction keeps the other's out.
+    one = engine[0]
+    other = get_provider(dict(provider="docker", state_dir=str(tmp_path / "other")), run_command=run_command)
+    assert one.store.db_path == other.store.db_path != os.path.join(str(tmp_path / "state"), "state.sqlite3")
+    kind = "ut-probe-%d" % os.getpid()  # a kind nothing else reads: the engine's vips stay as they are
+    try:
+        with one.transaction():
+            one.store.put(kind, "seen", dict(by="one"))
+            with other.store.lock_if_free() as free:
+                assert free is False
+        for driver in (other.vips, other.vpn):
+            assert driver.store.list(kind) == {"seen": dict(by="one")}
+    finally:
+        with one.transaction():
+            one.store.delete(kind, "seen")

@@ -236,8 +236,9 @@ class _Provider(object):
         self.isolated += 1
         return False
 
-    def sync_host(self):
+    def repair_host(self):
         self.synced += 1
+        return []
 
 
 def test_the_agent_never_syncs_while_a_module_holds_the_state_lock(tmp_path):

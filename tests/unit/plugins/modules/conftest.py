@@ -40,6 +40,7 @@ class FakeProvider(Provider):
         self.boot_fails = False
         self.vips = []
         self.enforces = ("vip_allow_list", "vlan_isolation")
+        self.drifted = []
 
     def capabilities(self):
         return Capabilities(mutable={"vlan": (), "instance": ("cpus", "memory", "ssh_public_keys")},
@@ -115,8 +116,13 @@ class FakeProvider(Provider):
     def connection_vars(self, instance):
         return dict(ansible_connection="local")
 
-    def ensure_isolation(self, apply=True):
-        return False
+    def repair_host(self, apply=True):
+        # What a test set adrift; mended (and written down) unless only looked at.
+        drifted = list(self.drifted)
+        if apply and drifted:
+            self.writes.append(("repair_host", drifted))
+            self.drifted = []
+        return drifted
 
     def foreign_addresses(self):
         return {}

@@ -67,6 +67,21 @@ def test_a_vlan_the_provider_cannot_isolate_from_here_is_made_with_a_warning(pro
     assert not failed and any("cannot keep this vlan apart" in w for w in warned), warned
 
 
+def test_a_run_that_finds_the_host_drifted_mends_it_and_says_so(provider, run_module):
+    provider.add_vlan("front", "fra1", "10.210.1.0/24", vlan_type="public")
+    failed, result = run_module(vlan.main, FRONT)
+    assert not failed and not result["changed"] and "repaired" not in result  # the control: nothing adrift
+    provider.drifted = ["vlan isolation table", "vip guard"]
+    failed, result = run_module(vlan.main, FRONT, check=True)
+    assert not failed and result["changed"] and result["repaired"] == ["vlan isolation table", "vip guard"]
+    assert provider.writes == []  # check mode only looks
+    failed, result = run_module(vlan.main, FRONT)
+    assert not failed and result["changed"] and result["repaired"] == ["vlan isolation table", "vip guard"]
+    assert provider.writes == [("repair_host", ["vlan isolation table", "vip guard"])]
+    failed, result = run_module(vlan.main, FRONT)
+    assert not failed and not result["changed"]
+
+
 def test_check_mode_predicts_and_creates_nothing(provider, run_module):
     failed, result = run_module(vlan.main, FRONT, check=True, diff=True)
     assert not failed and result["changed"]
