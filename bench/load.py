@@ -28,19 +28,23 @@ between two answers, from 0.5 s before the call until 0.5 s after it returned;
 failover_report's measure) and its failed requests, then a table: moves done,
 creates done, failed module calls (with their errors, every phase), failed
 probe requests, the longest gap over the whole load, the median, p95 and max
-outage per move, and the moments with two holders (sampled rounds, and
+outage per move, the failed requests sent while one server had the vip (lost
+by the network, not by the move), sampling rounds with no holder, and the
+moments with two holders (sampled rounds, and
 overlaps in the address events, each with when it happened: during a move's
 call or outside any). Writes bench/results/load.json. Measures, never fails on
 a time; exits non-zero when a module call failed, the site could not be made
 or its teardown left something. Removes everything it made at the end, on
 error too (vip, instances, vlan, the temporary state directories), unless
-KEEP=1 (then it prints the state directories to tear down with). Sends traffic
-only to the containers it made. Run as root on the Docker host, after make
-setup and make images:
+KEEP=1 (then it prints the state directories to tear down with). ONE_STATE_DIR=1
+runs creator-2 with the first state directory too: the control for the two.
+Sends traffic only to the containers it made. Run as root on the Docker host,
+after make setup and make images:
 
   .venv/bin/python bench/load.py [MOVES] [CREATES]
 """
 
+import bisect
 import collections
 import concurrent.futures
 import json
@@ -280,6 +284,13 @@ def measure(probe, watcher, moves, start, end, calls):
                      "two_holder_rounds": sum(d[3] for d in doubles if lo <= d[0] <= hi),
                      "overlap_ms": round(sum(b - a for a, b, _h in overlaps if lo <= a <= hi) * 1000, 1)})
     failed = [s for s in samples if not s[1] and start <= s[0] <= end]
+    rounds = [r for r in watcher.rounds if start <= r[0] <= end]
+    round_times = [r[0] for r in rounds]
+
+    def holders_at(when):
+        """The holders of the last sampling round before WHEN."""
+        i = bisect.bisect_right(round_times, when) - 1
+        return rounds[i][1] if i >= 0 else []
     outages = [r["outage_ms"] for r in rows]
     creates = [c for c in calls.done if c["controller"].startswith("creator")]
     summary = {
@@ -289,6 +300,9 @@ def measure(probe, watcher, moves, start, end, calls):
         "probes": sum(1 for s in samples if start <= s[0] <= end), "probe_interval_ms": 10,
         "failed_requests": len(failed), "failed_requests_during_moves": sum(1 for s in failed if in_move(s[0])),
         "failed_request_errors": dict(collections.Counter(s[2] for s in failed)),
+        # Sent while one allowed server had the address: the network lost it, not the move.
+        "failed_requests_one_holder": sum(1 for s in failed if len([h for h in holders_at(s[0]) if h in SERVERS]) == 1),
+        "no_holder_rounds": sum(1 for r in rounds if not r[1]),
         "longest_gap_ms": round(outage(samples, start, end) * 1000, 1),
         "move_outage_median_ms": median(outages), "move_outage_p95_ms": percentile(outages, 95),
         "move_outage_max_ms": max(outages) if outages else None,
@@ -304,7 +318,8 @@ def measure(probe, watcher, moves, start, end, calls):
     details = {"two_holder_moments_sampled": [{"first": a, "last": b, "holders": h, "rounds": n, "move": in_move(a)}
                                               for a, b, h, n in doubles],
                "two_holder_overlaps_events": [{"start": a, "end": b, "ms": round((b - a) * 1000, 1), "holders": h,
-                                               "move": in_move(a)} for a, b, h in overlaps]}
+                                               "move": in_move(a)} for a, b, h in overlaps],
+               "failed_requests": [{"sent": s[0], "error": s[2], "holders": holders_at(s[0])} for s in failed]}
     return summary, rows, details
 
 
@@ -322,9 +337,12 @@ def report(summary, rows, calls, left):
     if "moves_done" in s:
         lines += [
             ("vip moves done", "%d/%d (mover, state dir A)" % (s["moves_done"], s["moves"])),
-            ("instance creates done", "%d/%d (creator-1 dir A, creator-2 dir B, at once)" % (s["creates_done"], s["creates"])),
-            ("failed probe requests", "%d of %d (during moves %d) %s"
-             % (s["failed_requests"], s["probes"], s["failed_requests_during_moves"], s["failed_request_errors"] or "")),
+            ("instance creates done", "%d/%d (creator-1 dir A, creator-2 dir %s, at once)"
+             % (s["creates_done"], s["creates"], "A" if s["one_state_dir"] else "B")),
+            ("failed probe requests", "%d of %d (during moves %d; while one server had the vip %d) %s"
+             % (s["failed_requests"], s["probes"], s["failed_requests_during_moves"], s["failed_requests_one_holder"],
+                s["failed_request_errors"] or "")),
+            ("rounds with no holder", "%d" % s["no_holder_rounds"]),
             ("longest gap", "%.1f ms over %.0f s of load" % (s["longest_gap_ms"], s["load_seconds"])),
             ("outage per move", "median %s ms, p95 %s ms, max %s ms"
              % (s["move_outage_median_ms"], s["move_outage_p95_ms"], s["move_outage_max_ms"])),
@@ -348,8 +366,9 @@ def main():
     moves = int(sys.argv[1]) if len(sys.argv) > 1 else 20
     creates = int(sys.argv[2]) if len(sys.argv) > 2 else 20
     state_dirs = (tempfile.mkdtemp(prefix="sciaas-load-a-"), tempfile.mkdtemp(prefix="sciaas-load-b-"))
+    one = os.environ.get("ONE_STATE_DIR") == "1"
     calls = Calls()
-    summary, rows, details, left = {"site_made": False}, [], {}, []
+    summary, rows, details, left = {"site_made": False, "one_state_dir": one}, [], {}, []
     probe = watcher = None
     try:
         summary["site_made"] = make_site(calls, state_dirs[0])
@@ -358,7 +377,7 @@ def main():
             watcher = Watcher(SERVERS + (CLIENT,), VIP["address"])
             time.sleep(1)
             start = time.time()
-            done_moves = load(calls, state_dirs, moves, creates)
+            done_moves = load(calls, state_dirs[:1] * 2 if one else state_dirs, moves, creates)
             end = time.time()
             time.sleep(1)
             watcher.stop()
