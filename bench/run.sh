@@ -13,6 +13,7 @@ benches=(
   "failover:bench/failover.sh 20"
   "hardening:bench/hardening_scores.sh debian12"
   "vpn:python bench/vpn.py"
+  "load:python bench/load.py"
 )
 summary=()
 total=$SECONDS

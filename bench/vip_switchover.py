@@ -46,11 +46,11 @@ def move(holder):
 
 
 class Probe:
-    """The client's probe, streaming one sample per request back here."""
+    """The client's probe, streaming one sample per request back here (bench/load.py uses it too)."""
 
-    def __init__(self):
-        run("docker", "cp", os.path.join(ROOT, "playbooks", "files", "vip_probe.py"), CLIENT + ":/usr/local/bin/vip-probe")
-        self.proc = subprocess.Popen(["docker", "exec", "-i", CLIENT, "python3", "/usr/local/bin/vip-probe", VIP],
+    def __init__(self, client=CLIENT, vip=VIP):
+        run("docker", "cp", os.path.join(ROOT, "playbooks", "files", "vip_probe.py"), client + ":/usr/local/bin/vip-probe")
+        self.proc = subprocess.Popen(["docker", "exec", "-i", client, "python3", "/usr/local/bin/vip-probe", vip],
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         self.samples = []
         self.reader = threading.Thread(target=self._read, daemon=True)
