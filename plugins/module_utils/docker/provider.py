@@ -72,10 +72,7 @@ class DockerProvider(Provider):
         drifted = []
         if self.vlans.ensure_isolation(apply):
             drifted.append("vlan isolation table")
-        if not self.vips.guard_in_place():
-            drifted.append("vip guard")
-            if apply:
-                self.vips.sync_guard()
+        drifted.extend(self.vips.repair(apply))
         if self.store.list("vpn_tunnel"):
             if self.vpn.bridge_rules(apply):
                 drifted.append("VPN bridge rules")

@@ -135,11 +135,27 @@ class Vips(object):
         else:
             bridge_guard.remove(self.run)
 
-    def guard_in_place(self):
-        """Whether the loaded guard is the one sync_guard would load now (nothing edited, nothing missing)."""
+    def repair(self, apply=True):
+        """[what had drifted]: the guard, and the address of a vip that its holder set through the
+        API no longer holds while nobody else allowed does (removed by hand, the holder restarted);
+        mended when APPLY. A vip nobody set a holder for is keepalived's to place."""
         if not self.engine.is_local() or not self.guard_needed():
-            return True
-        return bridge_guard.in_place(*self._guard(), run=self.run)
+            return []
+        site = self._site()
+        records = self.store.list(KIND)
+        drifted = []
+        if not bridge_guard.in_place(*self._guard(site, records), run=self.run):
+            drifted.append("vip guard")
+            if apply:
+                self.sync_guard(site, records)
+        lost = [rec for rec in records.values() if rec.get("stored_holder") in site[1]
+                and rec["stored_holder"] in rec["allowed_instances"]
+                and not self._from_record(rec, *site)["holders"]]
+        if lost:
+            drifted.append("vip addresses")
+            for rec in lost if apply else ():
+                self._move(rec, rec["stored_holder"], [], site)
+        return drifted
 
     # -- vip lifecycle ---------------------------------------------------------
     def _move(self, vip, new_holder, holders, site):
@@ -148,14 +164,18 @@ class Vips(object):
         if new_holder and yielding:
             self._hand_over(vip, new_holder, yielding)
             return
+        # The old holders' ports are read before the new one announces, so the
+        # two hold the address only for the announcement and one removal each.
+        old = []
+        for name in holders:
+            pid = self.instances.pid(name) if name != new_holder else None
+            if pid:
+                old.append((pid, netns.links(self.run, pid)))
         if new_holder:
             iface = self._vlan_interface(new_holder, vip["vlan"], site)
             netns.add_address(self.run, self._running_pid(new_holder), iface, vip["address"], vip["prefixlen"])
-        for name in holders:
-            if name != new_holder:
-                pid = self.instances.pid(name)
-                if pid:
-                    netns.remove_address(self.run, pid, vip["address"])
+        for pid, links in old:
+            netns.remove_address(self.run, pid, vip["address"], links)
 
     def _has_handover_hook(self, name):
         return self.instances.run_in(name, ["test", "-x", HANDOVER_HOOK])[0] == 0

@@ -87,9 +87,9 @@ def add_address(run, pid, ifname, address, prefixlen, garp_count=3):
              "announcing %s with gratuitous ARP" % address)
 
 
-def remove_address(run, pid, address):
-    """Remove ADDRESS from whichever interface holds it in the namespace."""
-    for link in links(run, pid):
+def remove_address(run, pid, address, known_links=None):
+    """Remove ADDRESS from whichever interface holds it in the namespace (KNOWN_LINKS: as links() read them)."""
+    for link in known_links if known_links is not None else links(run, pid):
         if address in link["addresses"]:
             in_netns(run, pid, ["ip", "addr", "del", "%s/%d" % (address, link["addresses"][address]),
                                 "dev", link["ifname"]],
