@@ -523,24 +523,32 @@ class Vpn(object):
                     if net["vlan"] in rec["vlans"] and via:
                         for subnet in rec["peer_subnets"]:
                             want[subnet] = via
-            pid = self.instances.pid(inst["name"])
-            if not pid:
-                continue
-            raw = netns.in_netns(self.run, pid, ["ip", "-j", "route", "show", "proto", ROUTE_PROTO],
-                                 "listing routes of %s" % inst["name"])
-            have = dict((r["dst"] if "/" in r["dst"] else r["dst"] + "/32", r.get("gateway"))
-                        for r in json.loads(raw or "[]"))
-            if have == want:
-                continue
-            changed = True
-            if not apply:
-                continue
-            for dst in sorted(set(have) - set(want)):
-                netns.in_netns(self.run, pid, ["ip", "route", "del", dst, "proto", ROUTE_PROTO],
-                               "removing the route to %s from %s" % (dst, inst["name"]))
-            for dst, via in sorted(want.items()):
-                if have.get(dst) != via:
-                    netns.in_netns(self.run, pid, ["ip", "route", "replace", dst, "via", via, "proto",
-                                                   ROUTE_PROTO],
-                                   "routing %s via the VPN gateway in %s" % (dst, inst["name"]))
+            try:
+                pid = self.instances.pid(inst["name"])
+                if pid:
+                    changed = self._routes_of(inst["name"], pid, want, apply) or changed
+            except IaasError:
+                # Stopped or removed since it was listed (forks of a play delete
+                # instances while another run syncs): no routes to keep.
+                if self.instances.still_running(inst["name"]):
+                    raise
         return changed
+
+    def _routes_of(self, name, pid, want, apply):
+        """Instance NAME's routes of ours made WANT ({subnet: via}); True when they were not."""
+        raw = netns.in_netns(self.run, pid, ["ip", "-j", "route", "show", "proto", ROUTE_PROTO],
+                             "listing routes of %s" % name)
+        have = dict((r["dst"] if "/" in r["dst"] else r["dst"] + "/32", r.get("gateway"))
+                    for r in json.loads(raw or "[]"))
+        if have == want:
+            return False
+        if not apply:
+            return True
+        for dst in sorted(set(have) - set(want)):
+            netns.in_netns(self.run, pid, ["ip", "route", "del", dst, "proto", ROUTE_PROTO],
+                           "removing the route to %s from %s" % (dst, name))
+        for dst, via in sorted(want.items()):
+            if have.get(dst) != via:
+                netns.in_netns(self.run, pid, ["ip", "route", "replace", dst, "via", via, "proto", ROUTE_PROTO],
+                               "routing %s via the VPN gateway in %s" % (dst, name))
+        return True
