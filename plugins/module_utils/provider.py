@@ -95,11 +95,16 @@ class Capabilities(object):
     ``vip_allow_list`` (only allowed instances get a vip's traffic),
     ``vlan_isolation`` (vlans cannot reach each other or the host),
     ``guest_confinement`` (root in a guest stays in the guest).
+    settles: seconds within which the platform's own keeper (the docker host
+    agent) mends what an event drifts (a restarted instance's renamed port); a
+    module run that finds drift gives it that long before it mends it and
+    reports it, so another run's restart is not reported as this run's change.
     """
 
-    def __init__(self, mutable, enforces=()):
+    def __init__(self, mutable, enforces=(), settles=0.0):
         self.mutable = dict((kind, tuple(fields)) for kind, fields in mutable.items())
         self.enforces = frozenset(enforces)
+        self.settles = settles
 
     def can_change(self, kind, field):
         return field in self.mutable.get(kind, ())

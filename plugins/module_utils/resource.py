@@ -11,6 +11,7 @@ the single error path: anything raised as IaasError ends in
 
 from __future__ import annotations
 
+import time
 import traceback
 
 from ansible.module_utils.basic import AnsibleModule, _load_params
@@ -96,10 +97,18 @@ class ResourceModule(object):
 
     def repair_host(self):
         """What the provider enforces on the host may have drifted from the truth (a flushed table, a
-        hand edit, a host restart): every resource module run puts it back, and says so (changed, repaired)."""
-        if self.check_mode:
+        hand edit, a host restart): every resource module run puts it back, and says so (changed, repaired).
+
+        Drift that the platform's own keeper mends within capabilities().settles
+        (an instance another run restarted) is left to it and not reported."""
+        with self.provider.transaction():
             drifted = self.provider.repair_host(apply=False)
-        else:
+        deadline = time.monotonic() + self.provider.capabilities().settles
+        while drifted and time.monotonic() < deadline:
+            time.sleep(0.25)
+            with self.provider.transaction():
+                drifted = self.provider.repair_host(apply=False)
+        if drifted and not self.check_mode:
             with self.provider.transaction():
                 drifted = self.provider.repair_host()
         if drifted:

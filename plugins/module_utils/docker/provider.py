@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.docker import records
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.docker.engine import Engine, container_name
-from ansible_collections.secure_cloud.iaas.plugins.module_utils.docker.host import agent_install
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.docker.host import agent, agent_install
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.docker.instances import Instances
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.docker.vips import Vips
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.docker.vlans import Vlans
@@ -40,7 +40,9 @@ class DockerProvider(Provider):
         # The host agent keeps the guests booting and the host's tables on
         # between runs; where the engine is remote, it must run on that host.
         # (Not for a caller that cannot run host commands: the inventory plugin.)
-        if self.engine.is_local() and params.get("start_host_agent", True) and run_command is not None:
+        self._agent_started = (self.engine.is_local() and params.get("start_host_agent", True)
+                              and run_command is not None)
+        if self._agent_started:
             agent_install.ensure_running(self.run_command, self.engine.docker_host)
 
     def capabilities(self):
@@ -49,7 +51,8 @@ class DockerProvider(Provider):
         # host: a remote engine gets none from here.
         return Capabilities(mutable={"vlan": (), "instance": ("cpus", "memory", "ssh_public_keys")},
                             enforces=(("vip_allow_list", "vlan_isolation", "guest_confinement")
-                                      if self.engine.is_local() else ()))
+                                      if self.engine.is_local() else ()),
+                            settles=agent.SETTLES if self._agent_started else 0.0)
 
     # -- what the host enforces follows the instances ----------------------------
     def instances_changed(self):

@@ -138,7 +138,8 @@ class Vips(object):
     def repair(self, apply=True):
         """[what had drifted]: the guard, and the address of a vip that its holder set through the
         API no longer holds while nobody else allowed does (removed by hand, the holder restarted);
-        mended when APPLY. A vip nobody set a holder for is keepalived's to place."""
+        mended when APPLY. A vip nobody set a holder for, or whose holder runs keepalived (it has
+        the hand-over hook), is keepalived's to place: VRRP may be electing another one."""
         if not self.engine.is_local() or not self.guard_needed():
             return []
         site = self._site()
@@ -150,7 +151,8 @@ class Vips(object):
                 self.sync_guard(site, records)
         lost = [rec for rec in records.values() if rec.get("stored_holder") in site[1]
                 and rec["stored_holder"] in rec["allowed_instances"]
-                and not self._from_record(rec, *site)["holders"]]
+                and not self._from_record(rec, *site)["holders"]
+                and not self._has_handover_hook(rec["stored_holder"])]
         if lost:
             drifted.append("vip addresses")
             for rec in lost if apply else ():

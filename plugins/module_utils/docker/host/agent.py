@@ -40,6 +40,10 @@ from ansible_collections.secure_cloud.iaas.plugins.module_utils.errors import Ia
 
 # How often the light check runs (guests waiting, isolation table, guard present).
 PERIOD = 1.0
+# Within this, what an engine event drifted is mended (the next pass, a waiting
+# guest's preparation, the sync itself, on a loaded host): a module run that
+# finds drift waits this long for the agent before it mends and reports it.
+SETTLES = 3.0
 AGENT_DIR = "/var/lib/secure-cloud-iaas/agent"
 PIDFILE = "/run/secure-cloud-iaas-agent.pid"
 

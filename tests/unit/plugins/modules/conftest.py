@@ -41,10 +41,12 @@ class FakeProvider(Provider):
         self.vips = []
         self.enforces = ("vip_allow_list", "vlan_isolation")
         self.drifted = []
+        self.settles = 0.0
+        self.keeper_mends_after = None  # looks after which the platform's keeper has mended the drift
 
     def capabilities(self):
         return Capabilities(mutable={"vlan": (), "instance": ("cpus", "memory", "ssh_public_keys")},
-                            enforces=self.enforces)
+                            enforces=self.enforces, settles=self.settles)
 
     def list_images(self):
         return [dict(name="debian12", reference="secure-cloud-iaas/instance:debian12", id=DEBIAN12_ID, digests=[]),
@@ -118,6 +120,10 @@ class FakeProvider(Provider):
 
     def repair_host(self, apply=True):
         # What a test set adrift; mended (and written down) unless only looked at.
+        if self.keeper_mends_after is not None:
+            self.keeper_mends_after -= 1
+            if self.keeper_mends_after < 0:
+                self.drifted = []
         drifted = list(self.drifted)
         if apply and drifted:
             self.writes.append(("repair_host", drifted))

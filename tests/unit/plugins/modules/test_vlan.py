@@ -82,6 +82,20 @@ def test_a_run_that_finds_the_host_drifted_mends_it_and_says_so(provider, run_mo
     assert not failed and not result["changed"]
 
 
+def test_drift_the_platforms_keeper_mends_in_time_is_not_this_runs_change(provider, run_module):
+    # An instance another run restarted: the docker host agent puts its port in the guard within
+    # capabilities().settles; the run waits for that instead of reporting it.
+    provider.add_vlan("front", "fra1", "10.210.1.0/24", vlan_type="public")
+    provider.drifted, provider.settles, provider.keeper_mends_after = ["vip guard"], 5.0, 2
+    failed, result = run_module(vlan.main, FRONT)
+    assert not failed and not result["changed"] and provider.writes == []
+    # The control: a keeper that does not come in time leaves it to the run.
+    provider.drifted, provider.settles, provider.keeper_mends_after = ["vip guard"], 0.5, 100
+    failed, result = run_module(vlan.main, FRONT)
+    assert not failed and result["changed"] and result["repaired"] == ["vip guard"]
+    assert provider.writes == [("repair_host", ["vip guard"])]
+
+
 def test_check_mode_predicts_and_creates_nothing(provider, run_module):
     failed, result = run_module(vlan.main, FRONT, check=True, diff=True)
     assert not failed and result["changed"]
