@@ -40,8 +40,8 @@ class DockerProvider(Provider):
         # The host agent keeps the guests booting and the host's tables on
         # between runs; where the engine is remote, it must run on that host.
         # (Not for a caller that cannot run host commands: the inventory plugin.)
-        self._agent_started = (self.engine.is_local() and params.get("start_host_agent", True)
-                              and run_command is not None)
+        self._agent_started = bool(self.engine.is_local() and params.get("start_host_agent", True)
+                                   and run_command is not None)
         if self._agent_started:
             agent_install.ensure_running(self.run_command, self.engine.docker_host)
 
