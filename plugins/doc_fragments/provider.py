@@ -147,21 +147,44 @@ requirements:
   - openstacksdk (for O(provider=openstack))
 """
 
-    # Options of mutating modules.
+    # Options of mutating modules that have something to wait for (not vlan).
     WAIT = r"""
 options:
   wait:
     description:
-      - Wait until the resource is ready before returning; an instance is
-        ready when systemd reports C(running) or C(degraded).
+      - Wait until the change has taken effect before returning. What that is
+        depends on the module - an instance is ready when systemd reports
+        C(running) or C(degraded); a vip when its new holder has the address
+        (or nobody, after a release); a VPN tunnel when it is established.
+      - V(false) returns as soon as the provider has made the change.
     type: bool
     default: true
   wait_timeout:
     description:
-      - Seconds to wait when O(wait=true). A timeout fails the task and names
-        what it waited for; a new resource that does not become ready is removed.
+      - Seconds to wait when O(wait=true), at least 1. A timeout fails the task
+        and names what it waited for; a new instance that does not boot in
+        time is removed.
     type: int
     default: 180
+"""
+
+    # Modules whose guarantees a provider may be unable to keep from where the task runs.
+    ISOLATION = r"""
+options:
+  accept_unenforced_isolation:
+    description:
+      - What keeps VLANs apart from each other and from the host (the
+        nftables isolation table of the C(docker) provider) is made from the
+        Docker engine's host. With a remote O(docker_host) the task cannot make
+        it, and is refused, naming the option.
+      - V(true) goes on without it, with a warning. The host agent, if it runs
+        on the engine's host, still keeps the table there.
+      - Makes no difference where the provider enforces isolation itself
+        (a local engine, C(openstack)).
+      - Only the vlan and instance modules take it, so set it on their tasks,
+        not in the C(group/secure_cloud.iaas.iaas) C(module_defaults) group.
+    type: bool
+    default: false
 """
 
     # The attributes of every mutating module.

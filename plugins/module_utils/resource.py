@@ -4,9 +4,11 @@
 """One base class for every resource module and every _info module.
 
 It owns the common argument spec (provider options with environment
-fallbacks, wait/wait_timeout for mutating modules), check mode, the diff and
-the single error path: anything raised as IaasError ends in
-``fail_json(msg=...)`` with the field and the fix in the message.
+fallbacks, wait/wait_timeout for mutating modules that have something to wait
+for), check mode, the diff and the single error path: anything raised as
+IaasError ends in ``fail_json(msg=...)`` with the field and the fix in the
+message. ``validate()`` checks the task's own parameters before the provider
+is made (before any connection), so a bad name fails on the name.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import traceback
 from ansible.module_utils.basic import AnsibleModule, _load_params
 
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.errors import IaasError
-from ansible_collections.secure_cloud.iaas.plugins.module_utils.model.common import check_labels, filter_resources
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.model.common import check_labels, check_name, filter_resources
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.provider import get_provider, provider_argument_spec
 
 WAIT_ARGUMENT_SPEC = dict(
@@ -25,19 +27,30 @@ WAIT_ARGUMENT_SPEC = dict(
     wait_timeout=dict(type="int", default=180),
 )
 
+# For the modules whose guarantees a provider may be unable to keep from where the task runs.
+ISOLATION_ARGUMENT_SPEC = dict(
+    accept_unenforced_isolation=dict(type="bool", default=False),
+)
+
 
 class ResourceModule(object):
-    """Subclasses set ``kind``, ``argument_spec`` and implement ``execute()``."""
+    """Subclasses set ``kind``, ``argument_spec``, implement ``execute()`` and extend ``validate()``."""
 
     kind = None
     argument_spec = {}
     mutating = True
+    # wait/wait_timeout: only for a module that has something to wait for, and reads them.
+    waits = True
+    # accept_unenforced_isolation: for a module that calls require_enforced().
+    isolation_option = False
     module_kwargs = {}
 
     def __init__(self):
         spec = provider_argument_spec()
-        if self.mutating:
+        if self.mutating and self.waits:
             spec.update(WAIT_ARGUMENT_SPEC)
+        if self.isolation_option:
+            spec.update(ISOLATION_ARGUMENT_SPEC)
         spec.update(self.argument_spec)
         self.module = AnsibleModule(argument_spec=spec, supports_check_mode=True, **self.module_kwargs)
         self.params = self.module.params
@@ -65,6 +78,22 @@ class ResourceModule(object):
         result.pop("msg", None)
         self.module.fail_json(msg=msg, **result)
 
+    def require_enforced(self, guarantee, what):
+        """Refuse the request when the provider cannot keep GUARANTEE (a Capabilities.enforces entry) from
+        where the task runs (the docker provider with a remote engine), unless the task accepts it
+        (accept_unenforced_isolation: true), which turns the refusal into a warning. WHAT says what is lost."""
+        if guarantee in self.provider.capabilities().enforces:
+            return
+        msg = "the %s provider cannot %s from here (a remote Docker engine: that is made from the engine's host)" \
+            % (self.provider.name, what)
+        if self.params.get("accept_unenforced_isolation"):
+            self.module.warn(msg + "; going on without it, as accept_unenforced_isolation asks")
+            return
+        raise IaasError(msg, field="docker_host",
+                        fix="run the task on the engine's host (delegate_to it, docker_host unix://...), or set "
+                            "accept_unenforced_isolation: true to go on without it (the host agent on that host may "
+                            "still enforce it)")
+
     def set_resource(self, before, after, changed):
         """Record the resource as it is after the run, the change and the diff."""
         self.result["changed"] = bool(changed)
@@ -72,13 +101,17 @@ class ResourceModule(object):
         if self.module._diff:
             self.result["diff"] = dict(before=before or {}, after=after or {})
 
-    def check_timeout(self):
-        if self.mutating and self.params.get("wait_timeout") is not None and self.params["wait_timeout"] < 1:
+    def validate(self):
+        """The task's own parameters (names, networks, addresses, labels, options that exclude each other),
+        checked before the provider is made: nothing is connected to, read or touched yet. IaasError names
+        the field and the fix. What needs the platform (does the vlan exist, is the address free) stays in
+        execute(). Subclasses extend it and call this one."""
+        if self.mutating and self.waits and self.params.get("wait_timeout") is not None and self.params["wait_timeout"] < 1:
             raise IaasError("must be at least 1 second", field="wait_timeout", fix="give e.g. wait_timeout: 180")
 
     def run(self):
         try:
-            self.check_timeout()
+            self.validate()
             self.provider = get_provider(self.params, run_command=self.run_command)
             self.execute()
             if self.mutating:
@@ -129,6 +162,13 @@ class InfoModule(ResourceModule):
 
     def list_resources(self):
         raise NotImplementedError
+
+    def validate(self):
+        super(InfoModule, self).validate()
+        for field in ("name", "location"):
+            if self.params.get(field) is not None:
+                check_name(self.params[field], field=field)
+        check_labels(self.params.get("labels"))
 
     def execute(self):
         found = filter_resources(self.list_resources(), name=self.params.get("name"),

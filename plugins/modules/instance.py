@@ -149,10 +149,15 @@ options:
 extends_documentation_fragment:
   - secure_cloud.iaas.provider
   - secure_cloud.iaas.provider.wait
+  - secure_cloud.iaas.provider.isolation
   - secure_cloud.iaas.provider.attributes
 notes:
   - O(wait=true) waits until systemd in the instance reports V(running) or
     V(degraded).
+  - With a remote O(docker_host) on the C(docker) provider, nothing made from
+    here keeps the instance's VLANs apart from the engine's host (the VLAN's
+    isolation table); the task is refused unless
+    O(accept_unenforced_isolation=true). Deleting (V(absent)) is never refused.
 seealso:
   - module: secure_cloud.iaas.instance_info
   - module: secure_cloud.iaas.vlan
@@ -312,11 +317,11 @@ instance:
       sample: 5b2f0a8c7e61
 """
 
-from ansible_collections.secure_cloud.iaas.plugins.module_utils.model.common import check_name
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.errors import IaasError
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.model.instance import (
     INSTANCE_ARGUMENT_SPEC,
     apply_changes,
+    check_instance_request,
     desired_instance,
     instance_differences,
 )
@@ -328,10 +333,16 @@ from ansible_collections.secure_cloud.iaas.plugins.module_utils.model.vip import
 class InstanceModule(ResourceModule):
     kind = "instance"
     argument_spec = INSTANCE_ARGUMENT_SPEC
+    isolation_option = True
+
+    def validate(self):
+        super(InstanceModule, self).validate()
+        check_instance_request(self.params)
 
     def execute(self):
         params = self.params
-        check_name(params["name"])
+        if params["state"] != "absent":
+            self.require_enforced("vlan_isolation", "keep this instance's vlans apart from the engine's host")
         current = self.provider.get_instance(params["name"])
         if params["state"] == "absent":
             return self.absent(current)

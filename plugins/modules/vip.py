@@ -79,6 +79,17 @@ extends_documentation_fragment:
   - secure_cloud.iaas.provider
   - secure_cloud.iaas.provider.wait
   - secure_cloud.iaas.provider.attributes
+notes:
+  - After a move (O(holder) set, or V(null) to release), O(wait=true) reads the
+    network again, after the lock on the provider's records is released, until
+    the new holder is the only allowed instance with the address (nobody, after
+    a release), and fails naming who holds it when O(wait_timeout) passes. On
+    the C(docker) provider the address is read in the instances' network
+    namespaces; on C(openstack), which cannot see which guest answers ARP, the
+    holder is the one set through the API. A run that moves nothing waits for
+    nothing.
+  - A planned switchover through keepalived's hand-over hook is bounded by its
+    own 10 s whatever O(wait) says (the hook must rejoin the old holder).
 seealso:
   - module: secure_cloud.iaas.vip_info
   - module: secure_cloud.iaas.instance
@@ -189,33 +200,62 @@ vip:
       sample: web
 """
 
-from ansible_collections.secure_cloud.iaas.plugins.module_utils.model.common import check_name
+from ansible_collections.secure_cloud.iaas.plugins.module_utils import poll
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.errors import IaasError
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.provider import check_location_allowed
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.resource import ResourceModule
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.model.vip import (
     VIP_ARGUMENT_SPEC,
+    check_vip_request,
     desired_vip,
     plan_update,
 )
+
+# How often a wait for the new holder reads the network again (a move takes well under a second).
+WAIT_INTERVAL = 0.1
 
 
 class VipModule(ResourceModule):
     kind = "vip"
     argument_spec = VIP_ARGUMENT_SPEC
 
+    def validate(self):
+        super(VipModule, self).validate()
+        check_vip_request(self.params)
+
     def execute(self):
         params = self.params
-        check_name(params["name"])
         # "holder: null" (release) and a missing holder (leave it) are different
         # requests, and validation turns both into None: ask the raw arguments.
         self.holder_given = self.given("holder")
+        # (before, holder) of a move this run made, waited for after the lock is released.
+        self.moved = None
         with self.provider.transaction():
             current = self.provider.get_vip(params["name"])
             if params["state"] == "absent":
                 return self.absent(current)
             if current:
-                return self.present(current)
-            return self.create()
+                self.present(current)
+            else:
+                self.create()
+        if self.moved and params["wait"]:
+            before, holder = self.moved
+            self.set_resource(before, self.wait_for_holder(params["name"], holder), True)
+
+    def wait_for_holder(self, name, holder):
+        """After a move: until the network shows HOLDER as the one holder of the vip (nobody, after a release)."""
+        want = [holder] if holder else []
+        timeout = self.params["wait_timeout"]
+
+        def failure(vip):
+            found = ", ".join(vip["holders"]) if vip and vip["holders"] else "nobody"
+            return IaasError("vip %s is held by %s on the network, not by %s alone, after wait_timeout=%ss"
+                             % (name, found, holder or "nobody", timeout), field="wait_timeout",
+                             fix="check that %s is running with its interface on the vlan up (and keepalived there, if "
+                                 "it runs), then run the task again; or raise wait_timeout, or set wait: false"
+                                 % (holder or "every holder"))
+        return poll.until(lambda: self.provider.get_vip(name), lambda vip: vip is not None and vip["holders"] == want,
+                          timeout, failure, interval=WAIT_INTERVAL)
 
     def create(self):
         params = self.params
@@ -223,6 +263,8 @@ class VipModule(ResourceModule):
                               self.provider.list_vips(), self.provider.name)
         check_location_allowed(params, desired["location"])
         after = desired if self.check_mode else self.provider.create_vip(desired)
+        if desired["holder"] and not self.check_mode:
+            self.moved = (None, desired["holder"])
         self.set_resource(None, after, True)
 
     def present(self, current):
@@ -237,6 +279,8 @@ class VipModule(ResourceModule):
                 after.update(holders=[changes["holder"]] if changes["holder"] else [], stored_holder=changes["holder"])
         else:
             after = self.provider.update_vip(current, changes)
+            if "holder" in changes:
+                self.moved = (current, changes["holder"])
         self.set_resource(current, after, True)
 
     def absent(self, current):

@@ -28,9 +28,13 @@ description:
     C(inet secure_cloud_iaas_vlans) drops whatever enters the host from a
     private VLAN, and from a public VLAN whatever is not addressed to its
     gateway, so a guest that adds routes as root still reaches nothing. This
-    needs root and C(nft) on the Docker host, and is skipped for a remote
-    O(docker_host). A run that finds the table missing (after a restart of
-    the host) restores it and reports a change.
+    needs root and C(nft) on the Docker host. For a remote O(docker_host) the
+    table cannot be made from here (nor the host's routes read for the overlap
+    check), so the task is refused unless O(accept_unenforced_isolation=true).
+    A run that finds the table missing (after a restart of the host) restores
+    it and reports a change.
+  - A VLAN is ready when the provider has made it; there is nothing to wait
+    for, so this module has no C(wait) option.
 author:
   - secure_cloud maintainers (@secure-cloud)
 options:
@@ -79,7 +83,7 @@ options:
     default: present
 extends_documentation_fragment:
   - secure_cloud.iaas.provider
-  - secure_cloud.iaas.provider.wait
+  - secure_cloud.iaas.provider.isolation
   - secure_cloud.iaas.provider.attributes
 seealso:
   - module: secure_cloud.iaas.vlan_info
@@ -177,13 +181,13 @@ vlan:
       sample: 3f6c0d9e2b1a
 """
 
-from ansible_collections.secure_cloud.iaas.plugins.module_utils.model.common import check_name
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.errors import IaasError
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.provider import check_location_allowed
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.resource import ResourceModule
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.model.vlan import (
     VLAN_ARGUMENT_SPEC,
     check_vlan_placement,
+    check_vlan_request,
     desired_vlan,
     vlan_differences,
 )
@@ -193,14 +197,18 @@ from ansible_collections.secure_cloud.iaas.plugins.module_utils.model.vpn_tunnel
 class VlanModule(ResourceModule):
     kind = "vlan"
     argument_spec = VLAN_ARGUMENT_SPEC
+    # A vlan is there once the provider made it: nothing to wait for.
+    waits = False
+    isolation_option = True
+
+    def validate(self):
+        super(VlanModule, self).validate()
+        check_vlan_request(self.params)
 
     def execute(self):
         params = self.params
-        check_name(params["name"])
-        if params["state"] == "present" and "vlan_isolation" not in self.provider.capabilities().enforces:
-            self.module.warn("the %s provider cannot keep this vlan apart from the host and other vlans from here "
-                             "(a remote Docker engine): run the task on the engine's host for the isolation table"
-                             % self.provider.name)
+        if params["state"] == "present":
+            self.require_enforced("vlan_isolation", "keep this vlan apart from the host and other vlans")
         current = self.provider.get_vlan(params["name"])
         if params["state"] == "absent":
             return self.absent(current)

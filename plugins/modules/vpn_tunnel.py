@@ -337,13 +337,13 @@ vpn_tunnel:
       sample: office
 """
 
-from ansible_collections.secure_cloud.iaas.plugins.module_utils.model.common import check_name
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.provider import check_location_allowed
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.resource import ResourceModule
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.model.vpn_tunnel import (
     VPN_TUNNEL_ARGUMENT_SPEC,
     VPN_TUNNEL_MUTUALLY_EXCLUSIVE,
     cert_identity,
+    check_tunnel_request,
     desired_tunnel,
     fingerprint,
     load_credentials,
@@ -358,9 +358,12 @@ class VpnTunnelModule(ResourceModule):
     argument_spec = VPN_TUNNEL_ARGUMENT_SPEC
     module_kwargs = dict(mutually_exclusive=VPN_TUNNEL_MUTUALLY_EXCLUSIVE)
 
+    def validate(self):
+        super(VpnTunnelModule, self).validate()
+        check_tunnel_request(self.params)
+
     def execute(self):
         params = self.params
-        check_name(params["name"])
         with self.provider.transaction():
             current = self.provider.get_vpn_tunnel(params["name"])
             if params["state"] == "absent":

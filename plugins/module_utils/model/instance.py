@@ -190,14 +190,54 @@ def plan_networks(requested, location, vlans, used):
     return out
 
 
-def check_image_pin(image, digest):
-    """image: a catalog entry {name, reference, id, digests}."""
-    if not digest:
-        return
-    if not DIGEST_RE.match(digest):
+def check_digest(digest):
+    if digest and not DIGEST_RE.match(digest):
         raise IaasError("%r is not a digest" % (digest,), field="image_digest",
                         fix="give sha256: and 64 hex digits or sha512: and 128 hex digits (lower case), as "
                             "image_id in instance_info shows")
+    return digest
+
+
+def check_hostname(hostname):
+    if not HOSTNAME_RE.match(hostname):
+        raise IaasError("%r is not a legal hostname" % hostname, field="hostname",
+                        fix="use lower-case letters, digits, hyphens and dots (e.g. web-1.example.internal)")
+    return hostname
+
+
+def check_admin_user(admin_user):
+    if not USER_RE.match(admin_user) or admin_user == "root":
+        raise IaasError("%r is not a legal admin user" % admin_user, field="admin_user",
+                        fix="use a lower-case user name other than root, e.g. cloudadmin")
+    return admin_user
+
+
+def check_instance_request(params):
+    """The request's own fields, before any platform is asked: names, sizes, keys, networks, labels.
+
+    What needs the platform (the image in the catalog, the vlans, free addresses) is checked later.
+    """
+    check_name(params["name"])
+    if params.get("location"):
+        check_name(params["location"], field="location")
+    check_digest(params.get("image_digest"))
+    sizing(params)
+    if params.get("hostname"):
+        check_hostname(params["hostname"])
+    if params.get("admin_user"):
+        check_admin_user(params["admin_user"])
+    check_keys(params.get("ssh_public_keys"))
+    check_labels(params.get("labels"))
+    for i, net in enumerate(params.get("networks") or []):
+        check_name(net.get("vlan"), field="networks[%d].vlan" % i)
+        if net.get("ip"):
+            ipam.parse_ip(net["ip"], field="networks[%d].ip" % i)
+
+
+def check_image_pin(image, digest):
+    """image: a catalog entry {name, reference, id, digests}."""
+    if not check_digest(digest):
+        return
     if digest != image["id"] and digest not in (image.get("digests") or []):
         raise IaasError("image %s is %s, not the pinned %s" % (image["name"], image["id"], digest),
                         field="image_digest",
@@ -219,14 +259,8 @@ def desired_instance(params, provider, vlans, instances, exclude=None):
     check_image_pin(image, params.get("image_digest"))
     image_signature.verify(params, provider.run_command)
     cpus, memory = sizing(params)
-    hostname = params.get("hostname") or params["name"]
-    if not HOSTNAME_RE.match(hostname):
-        raise IaasError("%r is not a legal hostname" % hostname, field="hostname",
-                        fix="use lower-case letters, digits, hyphens and dots (e.g. web-1.example.internal)")
-    admin_user = params.get("admin_user") or DEFAULT_ADMIN_USER
-    if not USER_RE.match(admin_user) or admin_user == "root":
-        raise IaasError("%r is not a legal admin user" % admin_user, field="admin_user",
-                        fix="use a lower-case user name other than root, e.g. cloudadmin")
+    hostname = check_hostname(params.get("hostname") or params["name"])
+    admin_user = check_admin_user(params.get("admin_user") or DEFAULT_ADMIN_USER)
     keys = check_keys(params.get("ssh_public_keys"))
     labels = check_labels(params.get("labels"))
     used = used_addresses(instances, provider.foreign_addresses(), exclude=exclude or params["name"])

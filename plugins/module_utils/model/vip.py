@@ -86,12 +86,31 @@ def check_allowed(names, vlan, instances, field="allowed_instances"):
     return sorted(set(names))
 
 
-def check_holder(holder, allowed, field="holder"):
+def check_vip_request(params):
+    """The request's own fields, before any platform is asked: names, the address, labels."""
+    check_name(params["name"])
+    if params.get("vlan"):
+        check_name(params["vlan"], field="vlan")
+    if params.get("address"):
+        ipam.parse_ip(params["address"], field="address")
+    for name in params.get("allowed_instances") or []:
+        check_name(name, field="allowed_instances")
+    _check_holder_name(params.get("holder"))
+    check_labels(params.get("labels"))
+
+
+def _check_holder_name(holder, field="holder"):
     if holder is None:
         return None
     if not isinstance(holder, str) or not holder:
         raise IaasError("must be an instance name, or null to release the vip", field=field,
                         fix="e.g. holder: web-1")
+    return check_name(holder, field=field)
+
+
+def check_holder(holder, allowed, field="holder"):
+    if _check_holder_name(holder, field) is None:
+        return None
     if holder not in allowed:
         raise IaasError("instance %r is not in allowed_instances %s" % (holder, allowed), field=field,
                         fix="add it to allowed_instances, or pick one of them")

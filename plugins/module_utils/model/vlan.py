@@ -68,6 +68,23 @@ def desired_vlan(params, provider_name=None):
     )
 
 
+def check_vlan_request(params):
+    """The request's own fields, before any platform is asked: name, location, cidr, gateway, vip_range, labels.
+
+    What needs the platform (is the vlan there, does the cidr overlap) is checked later.
+    """
+    check_name(params["name"])
+    if params.get("location"):
+        check_name(params["location"], field="location")
+    want = normalise_request(params)
+    if "cidr" in want:
+        net = ipam.parse_cidr(want["cidr"])
+        gateway = ipam.check_gateway(net, ipam.parse_ip(want["gateway"], field="gateway")) if "gateway" in want \
+            else ipam.default_gateway(net)
+        if "vip_range" in want:
+            ipam.check_vip_range(net, gateway, ipam.parse_range(want["vip_range"]))
+
+
 def check_vlan_placement(desired, vlans, reserved):
     """Refuse a cidr that overlaps another vlan or a network of the host."""
     net = ipam.parse_cidr(desired["cidr"])

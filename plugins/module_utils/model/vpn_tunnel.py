@@ -348,6 +348,55 @@ def check_id(value, field):
     return value
 
 
+def check_authentication(params):
+    """The credential options that go with the authentication asked for; the authentication."""
+    auth = params.get("authentication") or "psk"
+    if auth == "pubkey":
+        for field in ("psk", "psk_file"):
+            if params.get(field):
+                raise IaasError("is for authentication: psk", field=field, fix="leave it out with authentication: pubkey")
+        if not params.get("remote_id"):
+            raise IaasError("is required with authentication: pubkey", field="remote_id",
+                            fix="give the identity in the peer's certificate, e.g. gw.site.example")
+    else:
+        for field in ("cacert", "cert", "key"):
+            if params.get(field):
+                raise IaasError("is for authentication: pubkey", field=field, fix="set authentication: pubkey, or leave it out")
+    return auth
+
+
+def check_dpd_delay(value):
+    if not 1 <= int(value or 0) <= 300:
+        raise IaasError("%s is out of range" % value, field="dpd_delay",
+                        fix="give 1 to 300 seconds; 2 notices a dead peer in seconds")
+    return int(value)
+
+
+def check_tunnel_request(params):
+    """The request's own fields, before any platform is asked: names, the peer, proposals, identities, credentials.
+
+    What needs the platform (the vlans, the other tunnels of the gateway) is checked later.
+    """
+    check_name(params["name"])
+    for field in ("location", "public_vlan"):
+        if params.get(field):
+            check_name(params[field], field=field)
+    for name in params.get("vlans") or []:
+        check_name(name, field="vlans")
+    if params.get("peer_address"):
+        ipam.parse_ip(params["peer_address"], field="peer_address")
+    for i, value in enumerate(params.get("peer_subnets") or []):
+        ipam.parse_subnet(value, "peer_subnets[%d]" % i)
+    check_proposals(params.get("ike_proposals"), "ike")
+    check_proposals(params.get("esp_proposals"), "esp")
+    check_dpd_delay(params.get("dpd_delay"))
+    check_id(params.get("local_id"), "local_id")
+    check_id(params.get("remote_id"), "remote_id")
+    check_labels(params.get("labels"))
+    if params.get("state") != "absent":
+        check_authentication(params)
+
+
 # -- planning ---------------------------------------------------------------------
 def desired_tunnel(params, vlans, tunnels, provider_name=None, current=None):
     """The tunnel the parameters ask for (no secret in it); IaasError on bad input.
@@ -384,23 +433,10 @@ def desired_tunnel(params, vlans, tunnels, provider_name=None, current=None):
                                     field="peer_subnets", fix="each tunnel of a location needs its own subnets")
     ike = check_proposals(params.get("ike_proposals"), "ike")
     esp = check_proposals(params.get("esp_proposals"), "esp")
-    if not 1 <= int(params.get("dpd_delay") or 0) <= 300:
-        raise IaasError("%s is out of range" % params.get("dpd_delay"), field="dpd_delay",
-                        fix="give 1 to 300 seconds; 2 notices a dead peer in seconds")
-    auth = params.get("authentication") or "psk"
+    check_dpd_delay(params.get("dpd_delay"))
+    auth = check_authentication(params)
     local_id = check_id(params.get("local_id"), "local_id")
     remote_id = check_id(params.get("remote_id"), "remote_id") or peer
-    if auth == "pubkey":
-        for field in ("psk", "psk_file"):
-            if params.get(field):
-                raise IaasError("is for authentication: psk", field=field, fix="leave it out with authentication: pubkey")
-        if not params.get("remote_id"):
-            raise IaasError("is required with authentication: pubkey", field="remote_id",
-                            fix="give the identity in the peer's certificate, e.g. gw.site.example")
-    else:
-        for field in ("cacert", "cert", "key"):
-            if params.get(field):
-                raise IaasError("is for authentication: pubkey", field=field, fix="set authentication: pubkey, or leave it out")
     return vpn_tunnel_result(
         name=params["name"], location=location, vlans=[v["name"] for v in served], public_vlan=public["name"],
         local_subnets=[str(ipam.parse_cidr(v["cidr"])) for v in served], peer_address=peer, peer_subnets=subnets,

@@ -55,16 +55,30 @@ def test_type_defaults_to_private(provider, run_module):
     assert not failed and result["vlan"]["type"] == "private"
 
 
-def test_a_vlan_the_provider_cannot_isolate_from_here_is_made_with_a_warning(provider, run_module, monkeypatch):
+def test_a_vlan_the_provider_cannot_isolate_from_here_is_refused_unless_accepted(provider, run_module, monkeypatch):
     # Recorded at the source: once controller code is imported in this process
     # (the inventory tests), a module's warnings no longer reach its JSON.
     warned = []
     monkeypatch.setattr(AnsibleModule, "warn", lambda self, warning: warned.append(warning))
-    failed, result = run_module(vlan.main, dict(name="back", location="fra1", cidr="10.210.2.0/24"))
+    back = dict(name="back", location="fra1", cidr="10.210.2.0/24")
+    failed, result = run_module(vlan.main, back)
     assert not failed and warned == []  # the control: isolation enforced, nothing said
     provider.enforces = ()  # as the docker provider says of a remote engine
-    failed, result = run_module(vlan.main, dict(name="back", location="fra1", cidr="10.210.2.0/24"))
-    assert not failed and any("cannot keep this vlan apart" in w for w in warned), warned
+    provider.writes = []
+    failed, result = run_module(vlan.main, dict(back, name="back2", cidr="10.210.3.0/24"))
+    assert failed and "docker_host: the fake provider cannot keep this vlan apart" in result["msg"]
+    assert "accept_unenforced_isolation: true" in result["msg"] and provider.writes == []
+    failed, result = run_module(vlan.main, dict(back, name="back2", cidr="10.210.3.0/24", accept_unenforced_isolation=True))
+    assert not failed and result["changed"] and any("cannot keep this vlan apart" in w for w in warned), warned
+    # Deleting weakens nothing: never refused.
+    failed, result = run_module(vlan.main, dict(name="back2", state="absent"))
+    assert not failed and result["changed"]
+
+
+def test_a_vlan_has_nothing_to_wait_for_so_no_wait_option(provider, run_module):
+    failed, result = run_module(vlan.main, dict(FRONT, wait=True))
+    assert failed and "Unsupported parameters" in result["msg"] and "wait" in result["msg"]
+    assert "wait" not in vlan.VlanModule.argument_spec and provider.writes == []
 
 
 def test_a_run_that_finds_the_host_drifted_mends_it_and_says_so(provider, run_module):
