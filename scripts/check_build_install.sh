@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Builds the collection tarball, installs it offline into a temporary path, and
-# renders every plugin's documentation from that install with ansible-doc.
+# renders every plugin's documentation from that install with ansible-doc. First,
+# check_tarball.sh: a tarball built in a tree full of decoys (keys, PSKs, caches,
+# venvs, results) ships none of them, with its control.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+scripts/check_tarball.sh
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 ansible-galaxy collection build --force --output-path "$tmp/dist" . >/dev/null
