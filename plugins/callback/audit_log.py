@@ -25,7 +25,7 @@ description:
     file, so playbooks running at once chain onto each other's records.
   - When the log cannot be written (a symbolic link, a file of another user), the callback
     warns once and records nothing more in that run, and the playbook goes on.
-version_added: 1.0.0
+version_added: 0.1.0
 requirements:
   - Enable it with C(callbacks_enabled = secure_cloud.iaas.audit_log) in ansible.cfg
     or C(ANSIBLE_CALLBACKS_ENABLED).

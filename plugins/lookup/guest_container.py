@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 name: guest_container
 short_description: The options of community.docker.docker_container that make a container a confined guest
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Returns one dictionary of C(community.docker.docker_container) options, the same
     confinement the docker provider gives its instances and VPN gateways (no

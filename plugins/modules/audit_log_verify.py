@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: audit_log_verify
 short_description: Verify the hash chain of an audit log and name the first bad record
-version_added: 1.0.0
+version_added: 0.1.0
 description:
   - Walks an audit log written by the P(secure_cloud.iaas.audit_log#callback) callback,
     recomputes every record's hash and checks its sequence number and its link to
