@@ -281,6 +281,11 @@ class ImageModule(ResourceModule):
     kind = "image"
     argument_spec = IMAGE_ARGUMENT_SPEC
 
+    def __init__(self):
+        super(ImageModule, self).__init__()
+        # Images need no host agent (it boots guests and keeps the vlan tables): a build leaves it as it is.
+        self.params["start_host_agent"] = False
+
     def execute(self):
         params = self.params
         self.check_provenance_options()

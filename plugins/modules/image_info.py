@@ -81,6 +81,10 @@ class ImageInfoModule(InfoModule):
         labels=dict(type="dict"),
     )
 
+    def __init__(self):
+        super(ImageInfoModule, self).__init__()
+        self.params["start_host_agent"] = False  # reading the catalog needs no host agent
+
     def execute(self):
         self.result[self.plural] = filter_resources(self.provider.list_images(), name=self.params.get("name"),
                                                     labels=check_labels(self.params.get("labels")))
