@@ -11,7 +11,7 @@ short_description: Build, import, sign and remove images of the instance catalog
 version_added: 0.1.0
 description:
   - Makes an image of the catalog that M(secure_cloud.iaas.instance) creates
-    instances from, with the collection alone: the build recipe (systemd as
+    instances from, with the collection alone. The build recipe (systemd as
     PID 1, python3, openssh-server, sudo, iproute2, an SSH host key service)
     travels with the module, so no checkout and no C(make) is needed.
   - The image is built on a Debian root filesystem that comes from a
@@ -19,7 +19,7 @@ description:
     C(debootstrap) on the host that runs the module when no registry answers,
     from a tarball (a root filesystem, or a C(docker save) archive), or from
     an image already on the platform.
-  - Idempotent: the image carries a hash of its inputs (the recipe, where its
+  - Idempotent. The image carries a hash of its inputs (the recipe, where its
     root filesystem came from, its release and labels). The same inputs are
     the same image and nothing is rebuilt (V(changed=false)); a change of any
     input rebuilds it. O(force=true) rebuilds anyway, for instance to take in
@@ -62,7 +62,7 @@ options:
       - V(tarball) imports O(tarball).
       - V(image) builds on O(base_image), an image already on the platform.
       - A registry's V(debian:<codename>) and C(debootstrap) of the same
-        release count as the same input: switching between them does not
+        release count as the same input; switching between them does not
         rebuild.
     type: str
     choices: [auto, registry, debootstrap, tarball, image]
@@ -72,7 +72,7 @@ options:
       - Path, on the host that runs the module, of a root filesystem tarball
         (C(docker export CONTAINER > rootfs.tar), C(tar -C ROOT -c .),
         compressed or not) or of a C(docker save) archive of one image.
-      - Its content (SHA-256) is an input: another tarball rebuilds the image.
+      - Its content (SHA-256) is an input; another tarball rebuilds the image.
       - A C(docker save) archive made from an image's name gives that name
         back to the image when it is loaded; save it by ID
         (C(docker save IMAGE-ID)) to load it without any tag.
@@ -95,7 +95,7 @@ options:
     type: str
   labels:
     description:
-      - Labels the image carries (an input: changing them rebuilds the image, from the cache).
+      - Labels the image carries (an input, so changing them rebuilds the image, from the cache).
     type: dict
   force:
     description:
@@ -109,7 +109,7 @@ options:
         rewritten when it does not cover the image's current digest).
       - With O(image_signing_key) alone, the signature that must verify
         against the image's digest, or the task fails.
-      - The format is the one M(secure_cloud.iaas.instance) checks: the signed
+      - The format is the one M(secure_cloud.iaas.instance) checks. The signed
         message is the digest itself, in the namespace
         C(secure-cloud-iaas-image).
     type: path

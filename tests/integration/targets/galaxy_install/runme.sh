@@ -17,7 +17,6 @@ set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/../../../.." && pwd)
 VENV=${VENV:-$REPO/.venv}
-DEPS=${DEPS_COLLECTIONS:-$REPO/.collections/ansible_collections}
 work=$(mktemp -d /tmp/sciaas-galaxy.XXXXXX)
 t0=$SECONDS
 snapshot() { # what the engine holds: containers, networks, images (with parents)
@@ -38,19 +37,71 @@ cleanup() {
 trap cleanup EXIT
 snapshot >"$work/before"
 
-# 1. The tarball, and artifacts of the dependencies: an installed collection
-#    (MANIFEST.json, FILES.json) packed as it is, is a collection artifact.
+# 1. The tarball, and artifacts of its dependencies (and theirs: community.docker
+#    needs community.library_inventory_filtering_v1) taken from the `ansible`
+#    wheel on PyPI that scripts/install_collections.sh uses: an installed
+#    collection (MANIFEST.json, FILES.json) packed as it is, is an artifact.
 "$VENV/bin/ansible-galaxy" collection build --output-path "$work/dist" "$REPO" >/dev/null
 tarball=$(ls "$work"/dist/secure_cloud-iaas-*.tar.gz)
-deps=()
-for dep in $("$VENV/bin/python" -c 'import sys, yaml
-print(" ".join(yaml.safe_load(open(sys.argv[1]))["dependencies"]))' "$REPO/galaxy.yml"); do
-  ns=${dep%%.*} name=${dep#*.}
-  version=$("$VENV/bin/python" -c 'import json, sys; print(json.load(open(sys.argv[1]))["collection_info"]["version"])' \
-    "$DEPS/$ns/$name/MANIFEST.json")
-  tar -C "$DEPS/$ns/$name" -czf "$work/dist/$ns-$name-$version.tar.gz" .
-  deps+=("$work/dist/$ns-$name-$version.tar.gz")
-done
+bundle=$(grep -o 'ansible==[0-9.]*' "$REPO/scripts/install_collections.sh" | head -n1)
+wheel=$(find -L "$REPO/.cache/bundle" -name "ansible-${bundle#ansible==}-*.whl" 2>/dev/null | head -n1)
+if [ -z "$wheel" ]; then
+  "$VENV/bin/python" -m pip download -q --disable-pip-version-check --no-deps -d "$REPO/.cache/bundle" "$bundle"
+  wheel=$(find -L "$REPO/.cache/bundle" -name "ansible-${bundle#ansible==}-*.whl" | head -n1)
+fi
+[ -n "$wheel" ] || { echo "galaxy: no $bundle wheel in .cache/bundle (make setup downloads it)" >&2; exit 1; }
+mapfile -t deps < <("$VENV/bin/python" - "$REPO/galaxy.yml" "$wheel" "$work/dist" <<'PY'
+import hashlib, io, json, sys, tarfile, zipfile
+import yaml
+galaxy, wheel, out = sys.argv[1:]
+
+
+def add(tar, name, data=None):
+    entry = tarfile.TarInfo(name)
+    if data is None:
+        entry.type, entry.mode = tarfile.DIRTYPE, 0o755
+        tar.addfile(entry)
+    else:
+        entry.size, entry.mode = len(data), 0o644
+        tar.addfile(entry, io.BytesIO(data))
+
+
+todo, done = list(yaml.safe_load(open(galaxy))["dependencies"]), set()
+with zipfile.ZipFile(wheel) as whl:
+    while todo:
+        name = todo.pop()
+        if name in done:
+            continue
+        done.add(name)
+        prefix = "ansible_collections/%s/" % name.replace(".", "/")
+        manifest = json.loads(whl.read(prefix + "MANIFEST.json"))
+        info = manifest["collection_info"]
+        todo.extend(info.get("dependencies") or {})
+        # The wheel leaves out files its FILES.json lists (CI configs): the
+        # artifact's FILES.json lists what is there, and MANIFEST.json its hash.
+        files = {}
+        for member in whl.infolist():
+            rel = member.filename[len(prefix):]
+            if member.filename.startswith(prefix) and not member.is_dir() and rel not in ("MANIFEST.json", "FILES.json"):
+                files[rel] = whl.read(member)
+        dirs = sorted(set("/".join(rel.split("/")[:i]) for rel in files for i in range(1, rel.count("/") + 1)))
+        entries = [dict(name=".", ftype="dir", chksum_type=None, chksum_sha256=None, format=1)]
+        entries += [dict(name=d, ftype="dir", chksum_type=None, chksum_sha256=None, format=1) for d in dirs]
+        entries += [dict(name=rel, ftype="file", chksum_type="sha256", chksum_sha256=hashlib.sha256(data).hexdigest(),
+                         format=1) for rel, data in sorted(files.items())]
+        files_json = json.dumps(dict(files=entries, format=1), indent=4).encode()
+        manifest["file_manifest_file"]["chksum_sha256"] = hashlib.sha256(files_json).hexdigest()
+        path = "%s/%s-%s-%s.tar.gz" % (out, info["namespace"], info["name"], info["version"])
+        with tarfile.open(path, "w:gz") as tar:
+            add(tar, "MANIFEST.json", json.dumps(manifest, indent=4).encode())
+            add(tar, "FILES.json", files_json)
+            for d in dirs:
+                add(tar, d)
+            for rel, data in sorted(files.items()):
+                add(tar, rel, data)
+        print(path)
+PY
+)
 t_build=$((SECONDS - t0))
 
 # 2. Into an empty directory, offline; the resolver checks galaxy.yml's version ranges.
@@ -63,6 +114,10 @@ t_install=$((SECONDS - t0 - t_build))
 mkdir "$work/run"
 cp "$HERE/playbook.yml" "$work/run/"
 printf '[defaults]\nstdout_callback = ansible.builtin.default\nretry_files_enabled = false\n' >"$work/run/ansible.cfg"
+# The modules come from that install and from nowhere else.
+from=$(cd "$work" && ANSIBLE_CONFIG=$work/run/ansible.cfg "$VENV/bin/ansible-doc" --json secure_cloud.iaas.image |
+  "$VENV/bin/python" -c 'import json, sys; print(json.load(sys.stdin)["secure_cloud.iaas.image"]["doc"]["filename"])')
+case $from in "$work/collections/"*) ;; *) echo "galaxy: secure_cloud.iaas.image was read from $from" >&2; exit 1 ;; esac
 ssh-keygen -q -t ed25519 -N '' -C galaxy-test -f "$work/image-signer"
 export GALAXY_BASE_TARBALL=${GALAXY_BASE_TARBALL:-$work/base.tar} GALAXY_DIR=$work
 if [ ! -f "$GALAXY_BASE_TARBALL" ]; then
