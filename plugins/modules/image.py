@@ -240,11 +240,11 @@ image:
       type: str
       sample: 5f1d3c0a9b2e4d67-bookworm
     labels:
-      description: The user's labels.
+      description: The user's labels (O(labels)), an input of the image.
       type: dict
       sample: {tier: web}
     provider:
-      description: The provider that holds it.
+      description: The provider whose catalog holds the image.
       type: str
       sample: docker
 signature:

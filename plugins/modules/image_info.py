@@ -12,7 +12,7 @@ version_added: 0.1.0
 description:
   - Lists the catalog's images, filtered by name and labels, in the same
     shape M(secure_cloud.iaas.image) returns, each with its digest
-    (RV(images[].id)), what M(secure_cloud.iaas.instance) pins.
+    (its C(id)), what M(secure_cloud.iaas.instance) pins.
   - Returns an empty list when nothing matches.
 author:
   - secure_cloud maintainers (@secure-cloud)

@@ -11,7 +11,7 @@ import subprocess
 
 import pytest
 
-from ansible_collections.secure_cloud.iaas.plugins.module_utils import resource
+from ansible_collections.secure_cloud.iaas.plugins.module_utils import image_signature, resource
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.errors import IaasError
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.model.image import image_result
 from ansible_collections.secure_cloud.iaas.plugins.modules import image, image_info
@@ -158,8 +158,8 @@ def test_sign_writes_a_signature_the_instance_module_accepts(cloud, run_module, 
     failed, result = run_module(image.main, args, check=True)
     assert not failed and result["signature"]["written"] and not sig.exists()
     failed, result = run_module(image.main, args)
-    assert not failed and result["changed"] and result["signature"] == dict(path=str(sig), digest=result["image"]["id"],
-                                                                           written=True)
+    assert not failed and result["changed"]
+    assert result["signature"] == dict(path=str(sig), digest=result["image"]["id"], written=True)
     digest = result["image"]["id"]
     assert sig.read_text().startswith("-----BEGIN SSH SIGNATURE-----")
     # The private key itself never appears in the result.
@@ -167,11 +167,14 @@ def test_sign_writes_a_signature_the_instance_module_accepts(cloud, run_module, 
     # The same image and a signature over it: nothing to do.
     failed, result = run_module(image.main, args)
     assert not failed and not result["changed"] and not result["signature"]["written"]
-    # What the instance module checks: ssh-keygen -Y verify over the digest with the public key.
+    # What the instance module checks (image_signature.verify: ssh-keygen -Y verify over the digest) passes.
     pub = signer.with_suffix(".pub").read_text().strip()
-    verified = subprocess.run(["ssh-keygen", "-Y", "check-novalidate", "-n", "secure-cloud-iaas-image", "-s", str(sig)],
-                              input=digest.encode(), capture_output=True)
-    assert verified.returncode == 0, verified.stderr
+
+    def runner(argv, data=None):
+        proc = subprocess.run(argv, input=data.encode() if data else None, capture_output=True, check=False)
+        return proc.returncode, proc.stdout.decode(), proc.stderr.decode()
+
+    image_signature.verify(dict(image_digest=digest, image_signature=str(sig), image_signing_key=pub), runner)
     # Verify only, with the right key, then with another: the second fails naming the signature.
     failed, result = run_module(image.main, dict(name="golden", image_signature=str(sig), image_signing_key=pub))
     assert not failed and not result["changed"]
