@@ -61,8 +61,8 @@ def test_inputs_follow_what_shapes_the_image(tmp_path):
 
 def test_a_tarball_is_a_root_filesystem_or_a_docker_save_archive(tmp_path):
     assert images.tarball_kind(make_tar(tmp_path / "r.tar", [("./", b""), ("./etc/passwd", b"root")])) == "rootfs"
-    assert images.tarball_kind(make_tar(tmp_path / "s.tar", [("0123abcd/layer.tar", b"x"),
-                                                            ("manifest.json", json.dumps([{}]).encode())])) == "archive"
+    saved = [("0123abcd/layer.tar", b"x"), ("manifest.json", json.dumps([{}]).encode())]
+    assert images.tarball_kind(make_tar(tmp_path / "s.tar", saved)) == "archive"
     with pytest.raises(IaasError) as err:
         images.tarball_kind(make_tar(tmp_path / "o.tar", [("notes.txt", b"x")]))
     assert "neither a root filesystem nor a docker save archive" in str(err.value) and "Fix: give" in str(err.value)
