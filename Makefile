@@ -7,7 +7,7 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.collections
 export MOLECULE_NO_LOG := false
 
-.PHONY: setup docker images demo test test-quick test-pending test-openstack test-neutron bench clean constraints
+.PHONY: setup docker images demo test test-quick test-pending test-galaxy test-openstack test-neutron bench clean constraints
 
 $(VENV)/.stamp: requirements.txt constraints.txt scripts/setup_venv.sh scripts/find_python.sh
 	scripts/setup_venv.sh
@@ -24,7 +24,7 @@ setup: $(VENV)/.stamp .collections/.stamp
 docker:
 	scripts/ensure_docker.sh
 
-## images: base and instance images, rebuilt only when their inputs change
+## images: base and instance images through the collection's image module, rebuilt only when their inputs change
 images: docker .collections/.stamp
 	scripts/build_images.sh
 
@@ -43,6 +43,10 @@ test-quick: setup
 ## test-pending: the Molecule scenarios of molecule/pending.txt, not yet proven in one full run
 test-pending: setup images
 	scripts/run_tests.sh pending
+
+## test-galaxy: the built tarball, installed alone with its dependencies, builds an image, a vlan, an instance and a vip, and leaves nothing
+test-galaxy: setup images
+	tests/integration/targets/galaxy_install/runme.sh
 
 ## test-openstack: provisioning, vip and VPNaaS against a real cloud (OS_CLOUD); skips when none is configured
 test-openstack: setup

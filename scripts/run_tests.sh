@@ -2,7 +2,9 @@
 # Runs the test stages, timing each, and ends with a summary table. A failed
 # stage does not stop the others, so one run shows every failure; the exit code
 # is non-zero when any stage failed.
-#   scripts/run_tests.sh all     unit, sanity, lint, build, neutron (the modules
+#   scripts/run_tests.sh all     unit, sanity, lint, build, galaxy (the built
+#                                tarball installed alone builds an image, a vlan,
+#                                an instance and a vip), neutron (the modules
 #                                against a real Neutron API), every Molecule
 #                                scenario but those in molecule/pending.txt
 #   scripts/run_tests.sh quick   unit, sanity, lint
@@ -21,7 +23,7 @@ pending() { sed -e 's/#.*//' molecule/pending.txt 2>/dev/null | awk 'NF {print $
 
 case "${1:-all}" in
   all) mapfile -t molecule_stages < <(scenarios | grep -vxF -f <(pending; echo '#') | sed 's/^/molecule:/')
-       stages=(unit sanity lint build neutron "${molecule_stages[@]}")
+       stages=(unit sanity lint build galaxy neutron "${molecule_stages[@]}")
        [ -z "$(pending)" ] || echo "not in this run (molecule/pending.txt): $(pending | xargs)" ;;
   pending) mapfile -t stages < <(pending | sed 's/^/molecule:/') ;;
   quick) stages=(unit sanity lint) ;;
@@ -34,6 +36,7 @@ run_stage() {
     sanity) scripts/check_sanity.sh ;;
     lint) ansible-lint --profile production --offline ;;
     build) scripts/check_build_install.sh ;;
+    galaxy) tests/integration/targets/galaxy_install/runme.sh ;;
     neutron) tests/integration/targets/openstack_neutron/runme.sh ;;
     *) echo "unknown stage $1" >&2; return 2 ;;
   esac

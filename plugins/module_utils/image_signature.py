@@ -90,3 +90,37 @@ def verify(params, run_command):
                         field="image_signature",
                         fix="use the signature made over this exact digest with the configured key, "
                             "or pin the digest that was signed")
+
+
+def public_key_of(private_key, run_command):
+    """The public key line of O(image_signing_private_key) (which must have no passphrase)."""
+    path = os.path.expanduser(private_key)
+    if not os.path.isfile(path):
+        raise IaasError("%s does not exist on the host that runs the module" % path, field="image_signing_private_key",
+                        fix="give the path of the signer's OpenSSH private key (ssh-keygen -t ed25519 -f signer)")
+    rc, out, err = run_command(["ssh-keygen", "-y", "-P", "", "-f", path])
+    text = out.decode() if isinstance(out, bytes) else (out or "")
+    if rc != 0 or not PUBLIC_KEY_RE.match(text.strip()):
+        raise IaasError("%s is not an OpenSSH private key without a passphrase" % path, field="image_signing_private_key",
+                        fix="give an unencrypted OpenSSH private key readable only by its owner (chmod 0600), "
+                            "or sign elsewhere and give only image_signature and image_signing_key")
+    return text.strip()
+
+
+def sign(digest, private_key, signature_path, run_command):
+    """Write a detached signature over DIGEST, made with PRIVATE_KEY, to SIGNATURE_PATH (what verify() checks)."""
+    path = os.path.expanduser(private_key)
+    rc, out, err = run_command(["ssh-keygen", "-q", "-Y", "sign", "-f", path, "-n", NAMESPACE], data=digest)
+    text = out.decode() if isinstance(out, bytes) else (out or "")
+    if rc != 0 or SIGNATURE_HEADER not in text:
+        detail = (err.decode() if isinstance(err, bytes) else (err or "")).strip().splitlines()
+        raise IaasError("could not sign %s (%s)" % (digest, detail[-1] if detail else "ssh-keygen exit %d" % rc),
+                        field="image_signing_private_key",
+                        fix="give an unencrypted OpenSSH private key readable only by its owner (chmod 0600)")
+    target = os.path.expanduser(signature_path)
+    directory = os.path.dirname(os.path.abspath(target))
+    handle, tmp = tempfile.mkstemp(dir=directory, prefix=".sciaas-signature-")
+    with os.fdopen(handle, "w") as out_file:
+        out_file.write(text)
+    os.chmod(tmp, 0o644)
+    os.rename(tmp, target)

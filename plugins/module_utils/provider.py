@@ -152,11 +152,28 @@ class Provider(abc.ABC):
     # -- catalog --------------------------------------------------------
     @abc.abstractmethod
     def list_images(self):
-        """[{name, reference, digests, id}] for every image of the catalog."""
+        """[image result] (model/image.py: name, reference, id, digests, inputs, ...) for every image of the catalog."""
 
     @abc.abstractmethod
     def resolve_image(self, image):
         """The catalog entry for ``image`` (a catalog name or a reference); IaasError if unknown."""
+
+    def get_image(self, name):
+        """The catalog image NAME or None (derived from list_images)."""
+        return next((i for i in self.list_images() if i["name"] == name), None)
+
+    @abc.abstractmethod
+    def image_inputs(self, spec):
+        """What the image SPEC (model/image.py desired_image) would be built from, as a string: an image whose
+        ``inputs`` equal it is current. IaasError for a request this platform cannot build (before any change)."""
+
+    @abc.abstractmethod
+    def build_image(self, spec, inputs, timeout):
+        """Build or import the catalog image SPEC, labelled with INPUTS, within TIMEOUT seconds; the image result."""
+
+    @abc.abstractmethod
+    def delete_image(self, current):
+        """Remove the catalog image; IaasError naming the instances that still use it."""
 
     # -- host facts -----------------------------------------------------
     @abc.abstractmethod

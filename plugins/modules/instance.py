@@ -50,6 +50,8 @@ options:
         C(secure_cloud.iaas.managed=true), named by its tag (V(debian12),
         V(debian13)) or its full reference, and every image labelled also
         C(secure_cloud.iaas.catalog=true), named by its full reference.
+      - M(secure_cloud.iaas.image) builds catalog images (V(name=debian12), say)
+        with the collection alone.
     type: str
   image_digest:
     description:
@@ -160,6 +162,7 @@ notes:
     O(accept_unenforced_isolation=true). Deleting (V(absent)) is never refused.
 seealso:
   - module: secure_cloud.iaas.instance_info
+  - module: secure_cloud.iaas.image
   - module: secure_cloud.iaas.vlan
   - plugin: secure_cloud.iaas.instances
     plugin_type: inventory

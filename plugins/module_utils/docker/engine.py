@@ -81,7 +81,8 @@ class Engine(object):
             self.client.ping()
         except Exception as exc:  # pylint: disable=broad-except
             raise ProviderError("no Docker engine answers at %s (%s)" % (self.docker_host, exc), field="docker_host",
-                                fix="start the engine (make docker) or point docker_host / DOCKER_HOST at it")
+                                fix="start the Docker engine on that host (systemctl start docker; on Debian apt-get install docker.io first), "
+                                    "or point docker_host / DOCKER_HOST at one that runs")
 
     def api(self, what, func, *args, **kwargs):
         """FUNC(*ARGS, **KWARGS); the engine's refusal becomes a ProviderError saying WHAT failed."""

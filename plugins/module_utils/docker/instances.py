@@ -1,9 +1,9 @@
 # -*- coding: utf-8 -*-
 # Copyright: secure_cloud maintainers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Instances on the docker provider, and the image catalog they come from.
+"""Instances on the docker provider.
 
-- instance -> container ``sciaas-<name>`` from the local image catalog, systemd
+- instance -> container ``sciaas-<name>`` from the image catalog (images.py), systemd
   as PID 1 confined as a tenant (guest.py), one static address per vlan
   (public vlans are eth0, eth1, ... then private ones, by name), cpu/memory
   limits, an admin user with SSH keys injected after boot.
@@ -29,8 +29,6 @@ from ansible_collections.secure_cloud.iaas.plugins.module_utils.docker.engine im
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.errors import IaasError
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.model.instance import instance_result, parse_memory
 
-CATALOG_LABEL = PREFIX + "catalog"
-CATALOG_REPOSITORY = "secure-cloud-iaas/instance"
 # CPU limits as CFS quota per period: the engine can change those in place
 # (it cannot change NanoCpus through the SDK).
 CPU_PERIOD = 100000
@@ -47,31 +45,6 @@ class Instances(object):
         self.engine = engine
         self.vlans = vlans
         self.changed = changed
-
-    # -- catalog ---------------------------------------------------------------
-    def list_images(self):
-        """The catalog: secure-cloud-iaas/instance:<name> and images labelled secure_cloud.iaas.catalog=true."""
-        out = []
-        for image in self.engine.api("list images", self.engine.client.images.list,
-                                     filters={"label": MANAGED + "=true"}):
-            labels = image.labels or {}
-            digests = [d.split("@", 1)[1] for d in image.attrs.get("RepoDigests") or [] if "@" in d]
-            for tag in image.tags:
-                repo, short = tag.rpartition(":")[0], tag.rpartition(":")[2]
-                if repo == CATALOG_REPOSITORY:
-                    out.append(dict(name=short, reference=tag, id=image.id, digests=digests))
-                elif labels.get(CATALOG_LABEL) == "true":
-                    out.append(dict(name=tag, reference=tag, id=image.id, digests=digests))
-        return sorted(out, key=lambda i: i["name"])
-
-    def resolve_image(self, image):
-        catalog = self.list_images()
-        for entry in catalog:
-            if image in (entry["name"], entry["reference"]):
-                return entry
-        raise IaasError("%r is not in the image catalog" % (image,), field="image",
-                        fix="use one of: %s (build them with make images)"
-                            % (", ".join(e["name"] for e in catalog) or "(the catalog is empty)"))
 
     # -- reading ---------------------------------------------------------------
     def _read_keys(self, container, user):

@@ -5,7 +5,7 @@
 
 The contract (provider.py) carried out by the drivers of this package, each
 given what it needs: engine.py (client, exec, files, the one way to make a
-guest container), vlans.py, instances.py, vips.py, vpn.py, and host/ for what
+guest container), images.py (the catalog and its builds), vlans.py, instances.py, vips.py, vpn.py, and host/ for what
 the host enforces (isolation table, vip guard, network namespaces, the agent).
 Every object carries the label secure_cloud.iaas.managed=true.
 """
@@ -15,6 +15,7 @@ from __future__ import annotations
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.docker import records
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.docker.engine import Engine, container_name
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.docker.host import agent, agent_install
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.docker.images import Images
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.docker.instances import Instances
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.docker.vips import Vips
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.docker.vlans import Vlans
@@ -34,9 +35,10 @@ class DockerProvider(Provider):
             records.adopt(engine_store, store)
         super(DockerProvider, self).__init__(params, engine_store, run_command=run_command)
         self.vlans = Vlans(self.engine, self.run_command)
+        self.images = Images(self.engine, self.run_command)
         self.instances = Instances(self.engine, self.vlans, self.instances_changed)
         self.vips = Vips(self.engine, self.store, self.instances, self.run_command)
-        self.vpn = Vpn(self.engine, self.store, self.vlans, self.instances, self.run_command)
+        self.vpn = Vpn(self.engine, self.store, self.vlans, self.instances, self.run_command, self.images)
         # The host agent keeps the guests booting and the host's tables on
         # between runs; where the engine is remote, it must run on that host.
         # (Not for a caller that cannot run host commands: the inventory plugin.)
@@ -85,10 +87,22 @@ class DockerProvider(Provider):
 
     # -- catalog and host facts ------------------------------------------------------
     def list_images(self):
-        return self.instances.list_images()
+        return self.images.list()
 
     def resolve_image(self, image):
-        return self.instances.resolve_image(image)
+        return self.images.resolve(image)
+
+    def get_image(self, name):
+        return self.images.get(name)
+
+    def image_inputs(self, spec):
+        return self.images.inputs(spec)
+
+    def build_image(self, spec, inputs, timeout):
+        return self.images.build(spec, inputs, timeout)
+
+    def delete_image(self, current):
+        self.images.delete(current)
 
     def reserved_networks(self):
         return self.vlans.reserved_networks()

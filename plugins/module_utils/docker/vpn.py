@@ -106,14 +106,15 @@ def render_firewall(tunnels, public_ifname, backend):
 
 
 class Vpn(object):
-    """engine: the Engine; store: the state store; vlans, instances: those drivers; run: the host's command runner."""
+    """engine: the Engine; store: the state store; vlans, instances, images: those drivers; run: the host's command runner."""
 
-    def __init__(self, engine, store, vlans, instances, run):
+    def __init__(self, engine, store, vlans, instances, run, images=None):
         self.engine = engine
         self.store = store
         self.vlans = vlans
         self.instances = instances
         self.run = run
+        self.images = images
 
     # -- reading -------------------------------------------------------------
     def _gateway(self, location):
@@ -245,7 +246,7 @@ class Vpn(object):
         try:
             return self.engine.client.images.get(GATEWAY_IMAGE).id
         except Exception:  # pylint: disable=broad-except
-            return self.instances.resolve_image(GATEWAY_BASE)["id"]
+            return self.images.resolve(GATEWAY_BASE)["id"]
 
     def _new_gateway(self, location, addresses, public_vlan):
         """The gateway container, made (a guest like every instance), started and let boot."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.errors import IaasError
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.model.image import image_result
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.model.instance import INSTANCE_TYPES
 
 
@@ -27,8 +28,10 @@ class Catalog(object):
             digest = None
             if image.hash_algo and image.hash_value:
                 digest = "%s:%s" % (image.hash_algo, image.hash_value)
-            out.append(dict(name=image.name, reference=image.id, id=digest or image.id,
-                            digests=[digest] if digest else [], uuid=image.id, min_disk=image.min_disk or 0))
+            entry = image_result(name=image.name, reference=image.id, image_id=digest or image.id,
+                                 digests=[digest] if digest else [], provider="openstack")
+            entry.update(uuid=image.id, min_disk=image.min_disk or 0)
+            out.append(entry)
         return sorted(out, key=lambda i: i["name"] or "")
 
     def resolve_image(self, image):
@@ -42,6 +45,14 @@ class Catalog(object):
                             fix="use one of: %s" % (", ".join(sorted(set(e["name"] for e in catalog if e["name"])))
                                                     or "(no active image in this project)"))
         return found[0]
+
+    @staticmethod
+    def refuse_build(spec):
+        """Glance holds images uploaded to it; this collection builds none there (yet)."""
+        raise IaasError("the openstack provider does not build or remove catalog images (image %s)" % spec["name"],
+                        field="provider",
+                        fix="upload the image to Glance (openstack image create --disk-format qcow2 --file IMAGE NAME) "
+                            "and name it in secure_cloud.iaas.instance, or build it on provider: docker")
 
     def pick_flavor(self, cpus, memory_mb, min_disk=0):
         """The flavor the provider option ``flavors`` names, else the smallest that fits."""

@@ -63,6 +63,15 @@ class OpenStackProvider(Provider):
     def resolve_image(self, image):
         return self.catalog.resolve_image(image)
 
+    def image_inputs(self, spec):
+        return self.catalog.refuse_build(spec)
+
+    def build_image(self, spec, inputs, timeout):
+        return self.catalog.refuse_build(spec)
+
+    def delete_image(self, current):
+        return self.catalog.refuse_build(current)
+
     # -- host facts -----------------------------------------------------
     def reserved_networks(self):
         return self.vlans.reserved_networks()

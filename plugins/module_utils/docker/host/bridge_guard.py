@@ -100,7 +100,7 @@ def _loaded(run):
     try:
         rc, out, _err = run(["nft", "-j", "list", "table", "bridge", TABLE])
     except OSError as exc:
-        raise ProviderError("cannot read the vlan guard: %s" % exc, fix="install nftables on the Docker host (make docker does)")
+        raise ProviderError("cannot read the vlan guard: %s" % exc, fix="install nftables on the Docker host (apt-get install nftables)")
     if rc != 0:
         return None
     sets, rules = {}, {}
@@ -136,7 +136,7 @@ def apply(script, run):
             rc, _out, err = run(argv, data=script)
         except OSError as exc:
             raise ProviderError("%s the vlan guard failed: %s" % (what, exc),
-                                fix="install nftables on the Docker host (make docker does)")
+                                fix="install nftables on the Docker host (apt-get install nftables)")
         if rc != 0:
             raise ProviderError("%s the vlan guard failed: %s" % (what, err.strip()),
                                 fix="the Docker provider programs the bridges with nft and needs root on the Docker host")

@@ -53,7 +53,7 @@ def _nft(run, args, stdin=None):
         return run(["nft"] + args, data=stdin)
     except OSError as exc:
         raise ProviderError("cannot run nft (%s)" % exc, field="provider",
-                            fix="install nftables on the Docker host (make docker does) and run as root")
+                            fix="install nftables on the Docker host (apt-get install nftables) and run as root")
 
 
 def current_rules(run):

@@ -52,6 +52,12 @@ class FakeProvider(Provider):
         return [dict(name="debian12", reference="secure-cloud-iaas/instance:debian12", id=DEBIAN12_ID, digests=[]),
                 dict(name="debian13", reference="secure-cloud-iaas/instance:debian13", id=DEBIAN13_ID, digests=[])]
 
+    def _no_builds(self, *args, **kwargs):
+        raise IaasError("the fake provider builds no images", field="provider")
+
+    # The catalog's builds: tests/unit/plugins/modules/test_image.py has a provider of its own.
+    image_inputs = build_image = delete_image = _no_builds
+
     def resolve_image(self, image):
         for entry in self.list_images():
             if image in (entry["name"], entry["reference"]):
