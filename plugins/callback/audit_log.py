@@ -14,6 +14,9 @@ description:
     that ran it, playbook, play, task, host, module, the names and ids of the resources
     it touched, changed/failed/unreachable and a diff summary (which keys changed,
     never their values). Records of a C(--check) run carry C(check_mode) set to V(true).
+  - A result that carries an approval reference (C(approval), as M(secure_cloud.iaas.access_account)
+    returns it) adds C(approvals), the references of the changed loop items or of the task; and the
+    resources of changed loop items are listed too.
   - Task arguments are never recorded. A task or result marked C(no_log) is recorded
     by its identity and outcome only; strings equal to the value of a secret-looking
     task argument (password, passphrase, key, secret, token, psk) are masked.
@@ -53,7 +56,7 @@ from ansible.plugins.callback import CallbackBase
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.audit_chain import AuditLogError, append
 
 # Result keys that hold one resource of this collection: {name, id, ...}.
-RESOURCE_KEYS = ("vlan", "instance", "vip", "vpn_tunnel")
+RESOURCE_KEYS = ("vlan", "instance", "vip", "vpn_tunnel", "account")
 SECRET_ARG_RE = re.compile(r"(pass(word|phrase)?|secret|token|psk|private|key)", re.IGNORECASE)
 MASK = "********"
 
@@ -82,8 +85,23 @@ def diff_summary(diff):
     return sorted(keys)
 
 
+def approvals(result):
+    """The approval references a result carries (access_account's C(approval)), one per
+    changed loop item: the value the task really applied, templated for this host and item."""
+    items = result.get("results") if isinstance(result.get("results"), list) else [result]
+    found = []
+    for item in items:
+        value = item.get("approval") if isinstance(item, dict) and (item.get("changed") or item is result) else None
+        if isinstance(value, str) and value and value not in found:
+            found.append(value)
+    return found
+
+
 def resources(result):
     out = []
+    for item in result.get("results") if isinstance(result.get("results"), list) else []:
+        if isinstance(item, dict) and item.get("changed"):
+            out.extend(r for r in resources(item) if r not in out)
     for kind in RESOURCE_KEYS:
         value = result.get(kind)
         if isinstance(value, dict) and (value.get("name") or value.get("id")):
@@ -173,6 +191,9 @@ class CallbackModule(CallbackBase):
             found = resources(data)
             if found:
                 record["resources"] = found
+            approved = approvals(data)
+            if approved:
+                record["approvals"] = approved
             if data.get("diff"):
                 record["diff_keys"] = diff_summary(data["diff"])
             secrets = secret_values(task.args)
