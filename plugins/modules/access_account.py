@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: access_account
 short_description: One login account on an instance, with its approval, expiry, keys and sudo rules
-version_added: 1.1.0
+version_added: 0.1.0
 description:
   - Runs on the instance. Creates, changes, locks, revokes or removes one account and
     records what was granted (owner, approval, dates, when each key was added) in

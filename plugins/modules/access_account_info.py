@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: access_account_info
 short_description: Who can log in to this instance, with which keys, since when and until when
-version_added: 1.1.0
+version_added: 0.1.0
 description:
   - Runs on the instance and lists every login account (uid at or above C(UID_MIN) with a
     login shell), every account M(secure_cloud.iaas.access_account) manages, and the names in O(include).
