@@ -270,10 +270,12 @@ def apply(module, p):
     rec = dict(before.get("record") or {})
     current_keys = before.get("key_lines", [])
 
+    post = []  # after the sessions are ended
     if state == "absent":
         if entry is not None:
             end = True
-            commands.append(["userdel"] + (["-r"] if p["remove_home"] else []) + [name])
+            commands.append(["usermod", "-L", "-e", "1970-01-02", name])
+            post.append(["userdel"] + (["-r"] if p["remove_home"] else []) + [name])
             changes.append("account deleted")
             if before.get("sudoers") is not None:
                 sudo_content = None
@@ -364,13 +366,18 @@ def apply(module, p):
     pending = [fp for fp in (acc.fingerprint(k) for k in final_keys) if fp not in declared_fps] if state == "present" else []
     sessions_ended = False
     if changes and not module.check_mode:
-        if end and entry is not None:
-            sessions_ended = acc.end_sessions(name, entry.pw_uid)
+        # Refused first (expired, keys gone), then its processes ended: no new login
+        # can slip in between.
         for argv in commands:
             acc.run(argv)
         entry = _entry(name)
         if entry is not None and new_keys is not None:
             acc.write_keys(entry, new_keys, user_owned=p["admin"])
+        if end and entry is not None:
+            sessions_ended = acc.end_sessions(name, entry.pw_uid)
+        for argv in post:
+            acc.run(argv)
+        entry = _entry(name)
         if sudo_content is not False:
             acc.write_sudoers(name, sudo_content)
         if record_changed:
