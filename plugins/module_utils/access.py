@@ -52,7 +52,8 @@ def parse_key(line):
     """(type, blob, comment) of one OpenSSH public key line, or AccessError."""
     match = KEY_RE.match(line.strip())
     if not match:
-        raise AccessError("not an OpenSSH public key: %s" % line.strip()[:40])
+        # Its text is never shown: it may be a private key pasted by mistake.
+        raise AccessError("a key is not an OpenSSH public key (TYPE BASE64 [comment]); its text is not shown")
     return match.group("type"), match.group("blob"), (match.group("comment") or "").strip()
 
 

@@ -252,8 +252,11 @@ def apply(module, p):
     expires = acc.parse_day(p["expires"], "expires")
     revalidated = acc.parse_day(p["revalidated"], "revalidated")
     declared = [line.strip() for line in p["public_keys"] if line.strip()]
-    for line in declared:
-        acc.parse_key(line)
+    for index, line in enumerate(declared):
+        try:
+            acc.parse_key(line)
+        except acc.AccessError as exc:
+            raise acc.AccessError("public_keys[%d]: %s" % (index, exc))
     if p["admin"]:
         if state != "present":
             raise acc.AccessError("the admin user is never %s (lockout guard)" % state)
