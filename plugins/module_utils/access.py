@@ -22,8 +22,8 @@ import os
 import pwd
 import re
 import struct
-import subprocess
 import tempfile
+import time
 
 STATE_FILE = "/var/lib/secure-cloud-iaas/access.json"
 SUDOERS_DIR = "/etc/sudoers.d"
@@ -118,11 +118,26 @@ def shadow_day(day):
 
 # ---- the host: reading ---------------------------------------------------------------
 
+class Runner(object):
+    """Runs commands through the calling module's run_command (set by use_module)."""
+    command = None
+
+
+def use_module(module):
+    Runner.command = module.run_command
+
+
 def run(argv, check=True, data=None):
-    proc = subprocess.run(argv, input=data, capture_output=True, text=True)
-    if check and proc.returncode != 0:
-        raise AccessError("%s failed (%d): %s" % (" ".join(argv[:2]), proc.returncode, (proc.stderr or proc.stdout).strip()[:300]))
-    return proc
+    """(rc, stdout, stderr) of argv; AccessError when check and it failed."""
+    if Runner.command is None:
+        raise AccessError("no module to run commands through (call use_module first)")
+    try:
+        rc, out, err = Runner.command(argv, data=data, handle_exceptions=False)
+    except OSError as exc:  # the program is missing
+        rc, out, err = 127, "", str(exc)
+    if check and rc != 0:
+        raise AccessError("%s failed (%d): %s" % (" ".join(argv[:2]), rc, (err or out).strip()[:300]))
+    return rc, out, err
 
 
 def read_shadow():
@@ -206,10 +221,9 @@ def last_logins(names):
                         found[name] = datetime.datetime.fromtimestamp(when, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     except OSError:
         pass
-    proc = subprocess.run(["journalctl", "-q", "--no-pager", "-o", "short-iso-precise", "--utc", "-u", "ssh.service"],
-                          capture_output=True, text=True)
+    _rc, out, _err = run(["journalctl", "-q", "--no-pager", "-o", "short-iso-precise", "--utc", "-u", "ssh.service"], check=False)
     pattern = re.compile(r"^(\S+) .* Accepted \S+ for (\S+) from ")
-    for line in proc.stdout.splitlines():
+    for line in out.splitlines():
         match = pattern.match(line)
         if match and match.group(2) in names:
             when = match.group(1)[:19].replace("+", "") + "Z"
@@ -219,8 +233,8 @@ def last_logins(names):
 
 
 def processes_of(uid):
-    proc = subprocess.run(["pgrep", "-u", str(uid)], capture_output=True, text=True)
-    return [p for p in proc.stdout.split() if p.strip()]
+    _rc, out, _err = run(["pgrep", "-u", str(uid)], check=False)
+    return [p for p in out.split() if p.strip()]
 
 
 def describe(entry, shadow, record, today):
@@ -324,22 +338,22 @@ def write_sudoers(name, content):
     with os.fdopen(handle, "w") as out:
         out.write(content)
     os.chmod(tmp, 0o440)
-    proc = run(["visudo", "-c", "-q", "-f", tmp], check=False)
-    if proc.returncode != 0:
+    rc, out, err = run(["visudo", "-c", "-q", "-f", tmp], check=False)
+    if rc != 0:
         os.unlink(tmp)
-        raise AccessError("sudo rules for %s refused by visudo: %s" % (name, (proc.stdout + proc.stderr).strip()[:300]))
+        raise AccessError("sudo rules for %s refused by visudo: %s" % (name, (out + err).strip()[:300]))
     os.rename(tmp, path)
 
 
 def end_sessions(name, uid):
     """Kill every process of the account (its SSH sessions with them); True when any ran."""
     had = bool(processes_of(uid))
-    subprocess.run(["loginctl", "terminate-user", name], capture_output=True)
-    for _ in range(20):
+    run(["loginctl", "terminate-user", name], check=False)
+    for _attempt in range(20):
         if not processes_of(uid):
             break
-        subprocess.run(["pkill", "-KILL", "-u", str(uid)], capture_output=True)
-        subprocess.run(["sleep", "0.1"])
+        run(["pkill", "-KILL", "-u", str(uid)], check=False)
+        time.sleep(0.1)
     if processes_of(uid):
         raise AccessError("processes of %s survive SIGKILL" % name)
     return had

@@ -14,7 +14,7 @@ description:
     records what was granted (owner, approval, dates, when each key was added) in
     C(/var/lib/secure-cloud-iaas/access.json), which M(secure_cloud.iaas.access_account_info) reads.
   - The expiry day and the revalidation due day (O(revalidated) + O(revalidation_days)) are
-    enforced by the instance itself: the shadow database's account expiry is set to the day
+    enforced by the instance itself. The shadow database's account expiry is set to the day
     after the earlier of the two, so sshd refuses the account from then on even if no
     playbook runs.
   - A revalidation found overdue withdraws every key and the sudo rules. An expired account
@@ -113,7 +113,6 @@ attributes:
     description: A second run with the same arguments changes nothing.
 seealso:
   - module: secure_cloud.iaas.access_account_info
-  - role: secure_cloud.iaas.access
 """
 
 EXAMPLES = r"""
@@ -142,15 +141,44 @@ account:
   returned: always
   type: dict
   contains:
-    name: {description: The account., type: str, returned: always}
-    id: {description: Its uid; null when it does not exist., type: int, returned: always}
-    state: {description: What was asked., type: str, returned: always}
-    shadow_expire: {description: First day the instance refuses it (YYYY-MM-DD), or null., type: str, returned: always}
-    expired: {description: Past its expiry day., type: bool, returned: always}
-    revalidation_due: {description: Last day of the current revalidation, or null., type: str, returned: always}
-    revalidation_overdue: {description: Keys withdrawn because revalidation is overdue., type: bool, returned: always}
-    key_fingerprints: {description: SHA256 fingerprints of the keys left., type: list, elements: str, returned: always}
-    declared_fingerprints: {description: SHA256 fingerprints of O(public_keys)., type: list, elements: str, returned: always}
+    name:
+      description: The account.
+      type: str
+      returned: always
+    id:
+      description: Its uid; null when it does not exist.
+      type: int
+      returned: always
+    state:
+      description: What was asked.
+      type: str
+      returned: always
+    shadow_expire:
+      description: The first day the instance refuses it (YYYY-MM-DD); null when never.
+      type: str
+      returned: always
+    expired:
+      description: Whether it is past its expiry day.
+      type: bool
+      returned: always
+    revalidation_due:
+      description: The last day of the current revalidation; null when none.
+      type: str
+      returned: always
+    revalidation_overdue:
+      description: Whether the revalidation is overdue (keys withdrawn).
+      type: bool
+      returned: always
+    key_fingerprints:
+      description: SHA256 fingerprints of the keys left.
+      type: list
+      elements: str
+      returned: always
+    declared_fingerprints:
+      description: SHA256 fingerprints of O(public_keys).
+      type: list
+      elements: str
+      returned: always
 approval:
   description: O(approval), for the audit trail.
   returned: always
@@ -238,6 +266,7 @@ def main():
         ),
         supports_check_mode=True,
     )
+    acc.use_module(module)
     p = module.params
     try:
         result = apply(module, p)

@@ -39,7 +39,6 @@ attributes:
     description: It only reads.
 seealso:
   - module: secure_cloud.iaas.access_account
-  - role: secure_cloud.iaas.access
 """
 
 EXAMPLES = r"""
@@ -101,6 +100,7 @@ def main():
         ),
         supports_check_mode=True,
     )
+    acc.use_module(module)
     try:
         today = acc.parse_day(module.params["today"], "today") or datetime.datetime.now(datetime.timezone.utc).date()
         accounts = acc.list_accounts(today, include=module.params["include"])

@@ -6,14 +6,7 @@ entry and the field, and never the text of a key that may be a private one."""
 
 from __future__ import annotations
 
-_PLAYBOOK = """
-- name: Run the access role with the given variables
-  hosts: localhost
-  connection: local
-  gather_facts: false
-  roles:
-    - role: secure_cloud.iaas.access
-"""
+_PLAYBOOK = "- {name: Run the access role, hosts: localhost, connection: local, gather_facts: false, roles: [secure_cloud.iaas.access]}\n"
 _KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFUoX1D3XqAlZr6ZC5bQvXrA6M0e2UXsBoiAwVtqG2xq test@example"
 _PRIVATE_BODY = "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW"
 
