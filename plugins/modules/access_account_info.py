@@ -42,13 +42,14 @@ seealso:
 """
 
 EXAMPLES = r"""
-- name: Read who can log in
+- name: Read who can log in, and the backup service account even without a login shell
   secure_cloud.iaas.access_account_info:
+    include: [backup]
   register: logins
 
-- name: Show the accounts that can log in
-  ansible.builtin.debug:
-    msg: "{{ logins.accounts | selectattr('can_log_in') | map(attribute='name') | list }}"
+- name: Fail when an account nobody manages can log in
+  ansible.builtin.assert:
+    that: logins.accounts | rejectattr('managed') | selectattr('can_log_in') | map(attribute='name') | list == ['cloudadmin']
 """
 
 RETURN = r"""
