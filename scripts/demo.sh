@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# The main job: playbooks/site.yml through ansible-runner with a progress
-# display. Everything of the run stays in demo-output/: the full Ansible log
-# (ansible.log), ansible-runner's artifacts (runner/artifacts/), the admin key
-# pair, the summary, and one line per run in runs.jsonl.
+# The main job: playbooks/site.yml with the collection's progress display
+# (the stdout callback secure_cloud.iaas.progress) and its audit trail (the
+# callback secure_cloud.iaas.audit_log). Everything of the run stays in
+# demo-output/: the Ansible log (ansible.log, every host's result), the audit
+# log (audit.log, verified by site.yml at the end), the compliance report
+# (compliance/report.html), the admin key pair, the summary, and one line per
+# run in runs.jsonl.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # The same environment as the Makefile gives, so the script also runs on its own.
@@ -15,11 +18,13 @@ previous_runs=0
 [[ -f "$out/runs.jsonl" ]] && previous_runs=$(grep -c '"label": "site"' "$out/runs.jsonl" || true)
 
 status=0
-python scripts/demo_progress.py --label site \
-    --playbook playbooks/site.yml --inventory playbooks/inventory \
-    --output-dir "$out" --extra-var "site_output_dir=$out" || status=$?
+ANSIBLE_STDOUT_CALLBACK=secure_cloud.iaas.progress \
+SECURE_CLOUD_PROGRESS_RUNS="$out/runs.jsonl" SECURE_CLOUD_PROGRESS_LABEL=site \
+ANSIBLE_LOG_PATH="$out/ansible.log" \
+ANSIBLE_CALLBACKS_ENABLED=secure_cloud.iaas.audit_log SECURE_CLOUD_AUDIT_LOG="$out/audit.log" \
+  ansible-playbook -i playbooks/inventory playbooks/site.yml -e "site_output_dir=$out" -e site_audit_required=true || status=$?
 if [[ $status -ne 0 ]]; then
-    echo "demo: site.yml failed; the full output is in $out/ansible.log" >&2
+    echo "demo: site.yml failed; every host's result is in $out/ansible.log" >&2
     exit "$status"
 fi
 
@@ -27,7 +32,8 @@ python - "$out" "$previous_runs" <<'PY'
 import json, sys
 out, previous = sys.argv[1], int(sys.argv[2])
 runs = [json.loads(line) for line in open(f"{out}/runs.jsonl") if line.strip()]
-site_runs = [r for r in runs if r["label"] == "site" and r["rc"] == 0]
+# Records of ansible-runner's time carry rc, the progress callback's status.
+site_runs = [r for r in runs if r["label"] == "site" and (r.get("status") == "successful" or r.get("rc") == 0)]
 s = json.load(open(f"{out}/summary.json"))
 client = next(i for i in s["instances"] if i["labels"].get("role") == "client")
 pair = [i["name"] for i in s["instances"] if i["labels"].get("role") == "app"]
@@ -53,9 +59,13 @@ if site:
           f"{site['gateway']['public_ip']} on the public vlan, {site['gateway']['site_ip']} on {site['network']} {site['cidr']}")
     print(f"  customer {site['host']['name']:<20} container {site['host']['container']}, {site['host']['ip']}; "
           f"the service answered it through the tunnel from {site['answered_by']}")
-for host, h in sorted(s["hardening"].items()):
-    print(f"  hardened {host:<20} " + "; ".join(f"{k}: {json.dumps(v, sort_keys=True)[:80]}" for k, v in sorted(h.items())))
-print(f"  summary  {out}/summary.json; admin key {out}/id_ed25519 (private, 0600)")
+for host, line in sorted(s["hardening_lines"].items()):
+    print(f"  hardened {host:<20} {line}")
+print(f"  report   {s['compliance']['report'] or 'off (site_compliance_enabled: false)'}")
+audit = s["audit"]
+print(f"  audit    {audit['path']}: {audit['records']} records, chain verified" if audit["enabled"] else
+      "  audit    off (run with ANSIBLE_CALLBACKS_ENABLED=secure_cloud.iaas.audit_log)")
+print(f"  summary  {out}/summary.json; admin key {out}/id_ed25519 (private, 0600); log {out}/ansible.log")
 print()
 print("Reach the service from the client:")
 print(f"  docker exec sciaas-{client['name']} curl -s {vip['service']}")
