@@ -20,12 +20,17 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.d
 SECRET = "Marker-Secret-51c0ffee"
 
 
-class Host:
+class Named:
+    """A host or a play: all the callback asks of them is their name."""
+
     def __init__(self, name):
         self.name = name
 
     def get_name(self):
         return self.name
+
+
+Host = Play = Named
 
 
 class Task:
@@ -35,14 +40,6 @@ class Task:
         self.resolved_action = action
         self.no_log = no_log
         self.ignore_errors = ignore_errors
-
-    def get_name(self):
-        return self.name
-
-
-class Play:
-    def __init__(self, name):
-        self.name = name
 
     def get_name(self):
         return self.name
