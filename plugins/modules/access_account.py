@@ -342,6 +342,15 @@ def apply(module, p):
                 changes.append("group %s created" % group)
         if entry is None:
             if not p["admin"]:
+                try:
+                    grp.getgrnam(name)
+                    # useradd -U would fail on it; joining a system group (Debian's
+                    # "operator") as one's own would grant what that group may.
+                    raise acc.AccessError("name: a group %s already exists on this instance (a system group?), so "
+                                          "the account cannot have its own group of that name. Fix: choose another "
+                                          "name" % name)
+                except KeyError:
+                    pass
                 commands.append(["useradd", "-m", "-U", "-s", p["shell"], "-c", p["owner"]]
                                 + (["-G", ",".join(p["groups"])] if p["groups"] else []) + [name])
                 changes.append("account created")
