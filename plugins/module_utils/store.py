@@ -111,6 +111,10 @@ class StateStore(object):
     @contextlib.contextmanager
     def _db(self):
         self._ensure_dir()
+        if os.path.isdir(self.db_path):
+            # sqlite would say only "unable to open database file".
+            raise IaasError("the state store %s is unreadable: it is a directory, not the store's file" % self.db_path,
+                            field="state_dir", fix=self._move_aside())
         fresh = not os.path.exists(self.db_path)
         try:
             conn = sqlite3.connect(self.db_path, timeout=self.lock_timeout)
@@ -135,10 +139,13 @@ class StateStore(object):
                              "holds what it held before" % self.state_dir)
         if "not a database" in text or "malformed" in text:
             return IaasError("the state store %s is unreadable (%s)" % (self.db_path, text), field="state_dir",
-                             fix="move it aside (mv %s %s.broken) and run again: the vips and VPN tunnels recorded "
-                             "there must then be declared again by their playbooks" % (self.db_path, self.db_path))
+                             fix=self._move_aside())
         return IaasError("cannot use the state store %s: %s" % (self.db_path, text), field="state_dir",
                          fix="check that the file and %s belong to the user that runs the module" % self.state_dir)
+
+    def _move_aside(self):
+        return ("move it aside (mv %s %s.broken) and run again: the vips and VPN tunnels recorded there must then "
+                "be declared again by their playbooks" % (self.db_path, self.db_path))
 
     def get(self, kind, name):
         with self._db() as conn:

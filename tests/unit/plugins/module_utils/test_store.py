@@ -118,6 +118,17 @@ def test_a_corrupt_store_fails_naming_the_file_and_the_fix(tmp_path):
         assert "mv %s %s.broken" % (store.db_path, store.db_path) in err.value.fix
 
 
+def test_a_directory_in_place_of_the_store_fails_naming_the_file_and_the_fix(tmp_path):
+    # sqlite says only "unable to open database file" of a directory.
+    store = StateStore(str(tmp_path / "state"))
+    os.makedirs(store.db_path)
+    for use in (lambda: store.list("vip"), lambda: store.get("vip", "web")):
+        with pytest.raises(IaasError) as err:
+            use()
+        assert store.db_path in err.value.msg and "is a directory" in err.value.msg
+        assert "mv %s %s.broken" % (store.db_path, store.db_path) in err.value.fix
+
+
 @pytest.mark.skipif(os.geteuid() != 0, reason="mounting a small tmpfs needs root")
 def test_a_full_disk_fails_clearly_and_the_store_stays_readable(tmp_path):
     mount = tmp_path / "small"
