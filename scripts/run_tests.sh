@@ -7,6 +7,8 @@
 #                                an instance and a vip), neutron (the modules
 #                                against a real Neutron API), every Molecule
 #                                scenario but those in molecule/pending.txt
+#                                (those in molecule/exclusive.txt run last,
+#                                one at a time, with nothing beside them)
 #   scripts/run_tests.sh quick   unit, sanity, lint
 #   scripts/run_tests.sh pending the scenarios of molecule/pending.txt
 #   scripts/run_tests.sh STAGE…  just those (molecule:NAME for one scenario)
@@ -20,6 +22,9 @@ cd "$(dirname "$0")/.." || exit 2
 scenarios() { for d in molecule/*/molecule.yml; do basename "$(dirname "$d")"; done; }
 # molecule/pending.txt: scenarios not yet proven in one full run (see that file).
 pending() { sed -e 's/#.*//' molecule/pending.txt 2>/dev/null | awk 'NF {print $1}'; }
+# molecule/exclusive.txt: scenarios that run after the parallel batch, one at a
+# time with nothing beside them (the faults scenario restarts the engine).
+exclusive() { sed -e 's/#.*//' molecule/exclusive.txt 2>/dev/null | awk 'NF {print $1}'; }
 
 case "${1:-all}" in
   all) mapfile -t molecule_stages < <(scenarios | grep -vxF -f <(pending; echo '#') | sed 's/^/molecule:/')
@@ -69,9 +74,18 @@ done
 if [ ${#scenario_list[@]} -gt 0 ]; then
   mkdir -p build/test-logs
   rm -f build/test-logs/*.log build/test-logs/*.result
-  echo "=== molecule: ${scenario_list[*]} (${MOLECULE_JOBS:-2} at a time)"
-  # shellcheck disable=SC2016  # $1 is the inner shell's argument
-  printf '%s\n' "${scenario_list[@]}" | xargs -P "${MOLECULE_JOBS:-2}" -I{} bash -c 'molecule_one "$1"' _ {}
+  mapfile -t alone < <(printf '%s\n' "${scenario_list[@]}" | grep -xF -f <(exclusive; echo '#'))
+  mapfile -t batch < <(printf '%s\n' "${scenario_list[@]}" | grep -vxF -f <(exclusive; echo '#'))
+  if [ ${#batch[@]} -gt 0 ]; then
+    echo "=== molecule: ${batch[*]} (${MOLECULE_JOBS:-2} at a time)"
+    # shellcheck disable=SC2016  # $1 is the inner shell's argument
+    printf '%s\n' "${batch[@]}" | xargs -P "${MOLECULE_JOBS:-2}" -I{} bash -c 'molecule_one "$1"' _ {}
+  fi
+  # After the batch, one at a time (molecule/exclusive.txt).
+  for name in "${alone[@]}"; do
+    echo "=== molecule: $name (alone)"
+    molecule_one "$name"
+  done
   for name in "${scenario_list[@]}"; do
     echo "=== molecule:$name"
     cat "build/test-logs/$name.log" 2>/dev/null
