@@ -13,15 +13,11 @@ import sys
 import time
 
 from ansible_collections.secure_cloud.iaas.plugins.module_utils import store as store_module
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.docker.engine import Engine
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.docker.records import engine_store
 
-try:  # One store per engine (root-owned), once the provider keeps its records there.
-    from ansible_collections.secure_cloud.iaas.plugins.module_utils.docker.engine import Engine
-    from ansible_collections.secure_cloud.iaas.plugins.module_utils.docker.records import engine_store
-
-    STORE = engine_store(Engine(None, 60), None)
-except ImportError:  # Until then: the controller's store.
-    STORE = store_module.StateStore()
-
+# The engine's own store, found as the modules find it (scripts/engine_store.py).
+STORE = engine_store(Engine(os.environ.get("DOCKER_HOST"), 60), os.environ.get("SECURE_CLOUD_STATE_DIR"))
 LOCK = os.path.join(os.path.dirname(STORE.db_path), store_module.LOCK_NAME)
 
 
