@@ -281,6 +281,13 @@ class Provider(abc.ABC):
     def delete_vip(self, current):
         """The address leaves every instance of the vlan, then the reservation goes."""
 
+    def rejoin_released(self, vip, apply=True):
+        """[name] of VIP's allowed instances that a move through the API asked to give way and that are
+        still out, because that move was cut short (its controller killed between asking and the
+        rejoin); brought back as the standby unless not APPLY. Called under transaction(), where no
+        move is under way. A provider whose moves never ask a guest to give way has none."""
+        return []
+
     # -- vpn_tunnel -----------------------------------------------------
     @abc.abstractmethod
     def list_vpn_tunnels(self):

@@ -63,6 +63,9 @@ options:
         installs the hook C(/usr/local/lib/secure-cloud-iaas/vip-handover)), the move is a
         planned switchover; the holder gives way, VRRP hands the vip to this instance, and the
         old holder rejoins as the standby. This instance must be its keepalived partner.
+      - A move cut short between the two (its controller killed) leaves the old holder out of
+        the pair; the next run of this module for the vip brings it back as the standby, and
+        reports it in RV(rejoined).
     type: raw
   labels:
     description:
@@ -129,6 +132,15 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+rejoined:
+  description:
+    - Allowed instances that a move through the API had asked to give way (the keepalived
+      hand-over hook) and that were still out, because that move was cut short (its controller
+      killed between the two steps); this run brought them back as the standby (would, in check mode).
+  returned: when any
+  type: list
+  elements: str
+  sample: [web-1]
 repaired:
   description:
     - What the provider enforces on the host that had drifted from the truth of the engine and
@@ -268,11 +280,15 @@ class VipModule(ResourceModule):
         self.set_resource(None, after, True)
 
     def present(self, current):
+        # A move cut short leaves an allowed instance out of its pair, with nothing to plan: bring it back.
+        rejoined = self.provider.rejoin_released(current, apply=not self.check_mode)
+        if rejoined:
+            self.result["rejoined"] = rejoined
         vlan = self.provider.get_vlan(current["vlan"])
         changes = plan_update(current, self.params, vlan, self.provider.list_instances(keys=False), self.holder_given)
         if not changes:
             self.warn_on_drift(current)
-            return self.set_resource(current, current, False)
+            return self.set_resource(current, current, bool(rejoined))
         if self.check_mode:
             after = dict(current, **changes)
             if "holder" in changes:

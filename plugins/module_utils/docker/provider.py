@@ -176,6 +176,9 @@ class DockerProvider(Provider):
     def delete_vip(self, current):
         self.vips.delete(current)
 
+    def rejoin_released(self, vip, apply=True):
+        return self.vips.rejoin_released(vip, apply)
+
     # -- vpn_tunnel ---------------------------------------------------------------------------
     def list_vpn_tunnels(self):
         return self.vpn.list()

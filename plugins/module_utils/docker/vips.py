@@ -214,6 +214,24 @@ class Vips(object):
             for name in yielding:
                 self._hook(name, "rejoin")
 
+    def rejoin_released(self, vip, apply=True):
+        """The allowed instances whose hook says they were asked to give way and are still out: a move
+        whose controller died between release and rejoin left them so (keepalived in FAULT, the pair
+        without a standby, and the vip where it went, so the next run sees no change to make). Under
+        the store's lock no move is under way: each is brought back (APPLY). A hook that does not know
+        "status" (installed by an older keepalived role) is taken as not released."""
+        released = []
+        for name in vip["allowed_instances"]:
+            if not self.instances.pid(name):
+                continue
+            rc, out = self.instances.run_in(name, [HANDOVER_HOOK, "status"])
+            if rc == 0 and out.strip() == "released":
+                released.append(name)
+        if apply:
+            for name in released:
+                self._hook(name, "rejoin")
+        return released
+
     def _running_pid(self, name):
         pid = self.instances.pid(name)
         if not pid:

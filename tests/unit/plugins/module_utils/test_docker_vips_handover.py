@@ -66,3 +66,39 @@ def test_a_hand_over_that_does_not_happen_fails_on_holder_and_the_node_rejoins(m
     assert err.value.field == "holder"
     assert "did not move to b" in str(err.value) and "keepalived" in err.value.fix
     assert guests.calls[-1] == ("a", "rejoin")
+
+
+class Released(Instances):
+    """STATUS: what each instance's hook answers to "status" ((exit code, output)); STOPPED: not running."""
+
+    def __init__(self, status, stopped=()):
+        super(Released, self).__init__(partner_answers=True, hooks=tuple(status))
+        self.status, self.stopped = status, stopped
+
+    def run_in(self, name, argv):
+        self.calls.append((name, argv[-1]))
+        return self.status[name] if argv[-1] == "status" else (0, "")
+
+    def pid(self, name):
+        return None if name in self.stopped else 4242
+
+
+def released(status, stopped=()):
+    guests = Guests()
+    guests.instances = Released(status, stopped)
+    return guests
+
+
+def test_a_node_left_given_way_by_a_move_cut_short_rejoins():
+    # The controller was killed between release and rejoin: keepalived on "a" is in FAULT.
+    guests = released({"a": (0, "released"), "b": (0, "joined")})
+    assert guests.rejoin_released(dict(VIP, allowed_instances=["a", "b"])) == ["a"]
+    assert guests.instances.calls == [("a", "status"), ("b", "status"), ("a", "rejoin")]
+
+
+def test_check_mode_only_asks_and_an_old_or_missing_hook_or_a_stopped_node_is_left_alone():
+    # An older hook answers "usage: ... release|rejoin" with exit 2; no hook: the exec fails (127).
+    guests = released({"a": (0, "released"), "b": (2, "usage"), "c": (127, "no such file"), "d": (0, "released")},
+                      stopped=("d",))
+    assert guests.rejoin_released(dict(VIP, allowed_instances=["a", "b", "c", "d"]), apply=False) == ["a"]
+    assert ("a", "rejoin") not in guests.instances.calls and ("d", "status") not in guests.instances.calls
