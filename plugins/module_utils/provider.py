@@ -232,6 +232,13 @@ class Provider(abc.ABC):
         On any error nothing of the instance is left behind.
         """
 
+    def discard_unfinished_instance(self, name, apply=True):
+        """An instance NAME whose create was cut short (its controller killed before the create
+        ended, so nothing removed it) is removed with all of it (unless not APPLY), for the run to
+        make it anew. True when there was one. Only a provider that can tell a create cut short from
+        a finished one finds any (the docker provider: its create keeps a row until it ends)."""
+        return False
+
     @abc.abstractmethod
     def wait_instance(self, current, timeout):
         """Until the instance is ready (systemd running or degraded); IaasError on timeout."""

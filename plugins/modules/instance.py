@@ -24,7 +24,10 @@ description:
     unless O(recreate=true). O(instance_type), O(cpus), O(memory) and
     O(ssh_public_keys) change in place. An instance never moves between
     locations, not even with O(recreate=true).
-  - A failed creation leaves nothing behind.
+  - A failed creation leaves nothing behind. A creation cut short (its controller
+    killed) leaves a half-made instance, without its admin user, say; on the C(docker)
+    provider the next run of this module for it removes that and makes it anew,
+    with a warning (the create keeps a row in the engine's state store until it ends).
   - On the C(docker) provider an instance is the container C(sciaas-<name>),
     with systemd as PID 1, confined as a tenant (no C(SYS_ADMIN), the engine's
     seccomp profile, its own cgroup namespace, a pids limit and the memory limit;
@@ -346,7 +349,19 @@ class InstanceModule(ResourceModule):
         params = self.params
         if params["state"] != "absent":
             self.require_enforced("vlan_isolation", "keep this instance's vlans apart from the engine's host")
-        current = self.provider.get_instance(params["name"])
+        # A create cut short (its controller killed) left a half-made instance, which would pass for
+        # a finished one: it goes, and this run makes it anew (or, for absent, is done).
+        discarded = self.provider.discard_unfinished_instance(params["name"], apply=not self.check_mode)
+        if discarded:
+            self.module.warn("instance %s was left half-made by a run that was cut short: %s"
+                             % (params["name"], "it is made anew" if params["state"] != "absent" else "it is removed"))
+        current = None if discarded else self.provider.get_instance(params["name"])
+        self.execute_on(current)
+        if discarded:
+            self.result["changed"] = True
+
+    def execute_on(self, current):
+        params = self.params
         if params["state"] == "absent":
             return self.absent(current)
         if current is None:

@@ -137,7 +137,29 @@ class DockerProvider(Provider):
         return self.instances.interface_names(networks, vlans)
 
     def create_instance(self, spec, run, wait, timeout):
-        return self.instances.create(spec, run, wait, timeout)
+        # A failed create removes what it made (instances.create); a killed one leaves the row.
+        # (The module holds the lock already: the address was planned under it.)
+        with self.transaction():
+            self.store.put(records.CREATING, spec["name"], dict(name=spec["name"], location=spec["location"]))
+            try:
+                return self.instances.create(spec, run, wait, timeout)
+            finally:
+                self.store.delete(records.CREATING, spec["name"])
+
+    def discard_unfinished_instance(self, name, apply=True):
+        # Read without the lock first: a run pays one read when there is nothing to discard. Under
+        # the lock, a row is a create that was cut short (a live one holds the lock until it ends).
+        if self.store.get(records.CREATING, name) is None:
+            return False
+        with self.transaction():
+            if self.store.get(records.CREATING, name) is None:
+                return False
+            if apply:
+                current = self.instances.get(name)
+                if current:
+                    self.instances.delete(current)
+                self.store.delete(records.CREATING, name)
+            return True
 
     def wait_instance(self, current, timeout):
         return self.instances.wait(current, timeout)

@@ -34,6 +34,11 @@ from ansible_collections.secure_cloud.iaas.plugins.module_utils.store import DEF
 ENGINES_DIR = "/var/lib/secure-cloud-iaas/engines"
 # The kinds of record the docker provider writes (vips.KIND, vpn.KIND).
 KINDS = ("vip", "vpn_tunnel")
+# An instance's create under way: written before its container is made and deleted when the
+# create ends, both under the store's lock. Found under the lock, the row outlived a run that was
+# killed mid-create, and the container of that name is half-made (no admin user, say): the next
+# run of the instance removes it and makes it anew. Only in the engine's store (never adopted).
+CREATING = "instance_creating"
 
 
 def engine_store(engine, state_dir):

@@ -202,3 +202,37 @@ def test_every_controller_of_the_engine_writes_one_store_under_one_lock(engine, 
     finally:
         with one.transaction():
             one.store.delete(kind, "seen")
+
+
+def test_a_create_cut_short_is_found_and_the_next_run_removes_what_it_made(engine, tmp_path):
+    # The controller killed mid-create: the container runs, but the rest of the create (the admin
+    # user, its keys) never happened, and nothing removed it. Without the row it passes for an instance.
+    provider, made = engine
+    _vlan(provider, "ut-cut", "10.210.249.0/24")
+    spec = desired_instance(dict(name="ut-cut", location="ut", image="debian12", networks=[dict(vlan="ut-cut")]),
+                            provider, dict((v["name"], v) for v in provider.list_vlans()), [])
+    made.append("ut-cut")
+    params = dict(provider="docker", state_dir=str(tmp_path / "state"))
+    child = os.fork()
+    if child == 0:  # pragma: no cover - the killed controller
+        code = 1
+        try:
+            killed = get_provider(params, run_command=run_command)
+            # os._exit: no except and no finally of the create runs, as under SIGKILL.
+            killed.instances._inject_admin = lambda *args: os._exit(0)
+            killed.create_instance(spec, run=True, wait=False, timeout=30)
+        finally:
+            os._exit(code)
+    assert os.waitstatus_to_exitcode(os.waitpid(child, 0)[1]) == 0
+    provider = get_provider(params, run_command=run_command)
+    half = provider.get_instance("ut-cut")
+    assert half is not None and half["state"] == "running"
+    assert provider.discard_unfinished_instance("ut-cut", apply=False) is True
+    assert provider.get_instance("ut-cut") is not None
+    assert provider.discard_unfinished_instance("ut-cut") is True
+    assert provider.get_instance("ut-cut") is None
+    assert provider.discard_unfinished_instance("ut-cut") is False
+    # A create that ends (or fails) leaves no row: the instance is not taken for half-made.
+    provider.create_instance(spec, run=True, wait=False, timeout=30)
+    assert provider.discard_unfinished_instance("ut-cut") is False
+    assert provider.get_instance("ut-cut") is not None
