@@ -6,7 +6,10 @@
 # in ms from the engine's start (restart_engine.sh's started=):
 #   before NAME ok=N of=N         one second of probes before the restart
 #   last_answer_before_ms=-N      the client's last answer before the engine went
-#   engine_answers_ms, exec_ms NAME, first_answer_ms NAME, guard_ms
+#   engine_answers_ms, exec_ms NAME, first_answer_ms NAME
+#   guard_ms     the vip guard pins as many ports as before, every one of them
+#                a port that exists (the engine gives the restarted containers
+#                new ones: the guard's table itself outlives the engine)
 #   (-1: not within LIMIT seconds)
 #   engine_fault.sh VIP PORT LIMIT ASKER...
 set -uo pipefail
@@ -18,6 +21,19 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 ms() { python3 -c 'import sys; print(int(round((float(sys.argv[1]) - float(sys.argv[2])) * 1000)))' "$1" "$2"; }
 probe=(python3 /root/vip_probe.py "$vip" --port "$port" --interval 0.01 --timeout 0.2)
+# "N OK": the ports the guard pins, and whether each exists on the host.
+pins() {
+  nft -j list set bridge secure_cloud_iaas_guard port_mac 2>/dev/null | python3 -c '
+import json, os, sys
+try:
+    items = json.load(sys.stdin)["nftables"]
+except ValueError:
+    items = []
+ports = [e["concat"][0] for i in items if "set" in i for e in i["set"].get("elem", [])]
+print(len(ports), "OK" if all(os.path.exists("/sys/class/net/" + p) for p in ports) else "STALE")'
+}
+pinned=$(pins | cut -d' ' -f1)
+echo "guard_ports_before=$pinned"
 for c in "${askers[@]}"; do
   docker cp "$here/../../../playbooks/files/vip_probe.py" "$c:/root/vip_probe.py"
   docker exec "$c" "${probe[@]}" --duration 1 >"$work/before"
@@ -45,11 +61,11 @@ done
 guard=""
 deadline=$(( $(date +%s) + limit ))
 while [ "$(date +%s)" -lt "$deadline" ]; do
-  if [ -z "$guard" ] && nft list set bridge secure_cloud_iaas_guard vips 2>/dev/null | grep -qF "$vip"; then
+  if [ -z "$guard" ] && [ "$(pins)" = "$pinned OK" ]; then
     guard=$(date +%s.%N)
   fi
   done_all=yes
-  for c in "${askers[@]}"; do grep -q ' OK ' "$work/after-$c" 2>/dev/null || done_all=no; done
+  for c in "${askers[@]}"; do grep ' OK ' "$work/after-$c" >/dev/null 2>&1 || done_all=no; done
   [ -n "$guard" ] && [ "$done_all" = yes ] && break
   sleep 0.05
 done
