@@ -4,6 +4,7 @@
 #   rc=N ms=N            exit code (124: still running at the timeout) and time taken
 #   changed=… failed=…   the vip task's result
 #   msg=…                the module's message
+#   rejoined=…           the instances it brought back into the keepalived pair
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 start=$(date +%s%N)
@@ -19,4 +20,5 @@ except (ValueError, KeyError, IndexError):
     sys.exit(0)
 print("changed=%s failed=%s" % (str(task.get("changed", False)).lower(), str(task.get("failed", False)).lower()))
 print("msg=%s" % " ".join(str(task.get("msg", "")).split()))
+print("rejoined=%s" % ",".join(task.get("rejoined", [])))
 ' <<<"$out"
