@@ -342,6 +342,81 @@ class Provider(abc.ABC):
     def delete_vpn_tunnel(self, current, timeout):
         """Remove the tunnel (and the location's gateway with its last tunnel)."""
 
+    # -- volume (model/volume.py) --------------------------------------------------
+    @abc.abstractmethod
+    def list_volumes(self):
+        """[volume result], sorted by name; ``instance``/``mount_path`` say where it is attached."""
+
+    def get_volume(self, name):
+        """The volume NAME or None (derived from list_volumes)."""
+        return next((v for v in self.list_volumes() if v["name"] == name), None)
+
+    @abc.abstractmethod
+    def create_volume(self, spec, key_file, source, source_secret):
+        """Make spec's volume (model/volume.py desired_volume), encrypted with the key in KEY_FILE when
+        spec asks (a platform that keeps keys itself may ignore it); from SOURCE (a snapshot_source or
+        backup_source, else None; SOURCE_SECRET: the backup's password file); attached to
+        spec['instance'] at spec['mount_path'] when it names one. On any error nothing of it is left."""
+
+    @abc.abstractmethod
+    def update_volume(self, current, changes):
+        """changes: {size (larger, while attached too), labels}; the result."""
+
+    @abc.abstractmethod
+    def attach_volume(self, current, instance, mount_path):
+        """Attach the detached volume to INSTANCE (running or not) at MOUNT_PATH; it stays attached across
+        the instance's restarts."""
+
+    @abc.abstractmethod
+    def detach_volume(self, current):
+        """Take it out of its instance; ProviderError (nothing changed) while something there uses it."""
+
+    @abc.abstractmethod
+    def delete_volume(self, current):
+        """Remove the detached volume and its data."""
+
+    @abc.abstractmethod
+    def list_volume_snapshots(self):
+        """[snapshot result], sorted by name."""
+
+    @abc.abstractmethod
+    def snapshot_source(self, name):
+        """The snapshot NAME as create_volume takes it as a source."""
+
+    @abc.abstractmethod
+    def create_volume_snapshot(self, spec, volume):
+        """A point-in-time copy of VOLUME in its location; spec: {name, labels}."""
+
+    @abc.abstractmethod
+    def update_volume_snapshot(self, current, labels):
+        """New labels; the result."""
+
+    @abc.abstractmethod
+    def delete_volume_snapshot(self, current):
+        """Remove the snapshot."""
+
+    @abc.abstractmethod
+    def list_volume_backups(self):
+        """[backup result], sorted by name."""
+
+    @abc.abstractmethod
+    def backup_source(self, name):
+        """The backup NAME as create_volume takes it as a source."""
+
+    @abc.abstractmethod
+    def create_volume_backup(self, spec, volume, password_file):
+        """An encrypted, deduplicated backup of VOLUME into spec['location'] (a backup location); spec:
+        {name, location, labels}; PASSWORD_FILE: the location's repository password (a platform that
+        keeps keys itself may ignore it)."""
+
+    @abc.abstractmethod
+    def update_volume_backup(self, current, labels):
+        """New labels; the result."""
+
+    @abc.abstractmethod
+    def delete_volume_backup(self, current):
+        """Remove the backup (what later backups still share stays)."""
+
 
 def get_provider(params, run_command=None):
     """The provider that ``params['provider']`` names, with its state store.

@@ -156,8 +156,9 @@ class Engine(object):
             raise
         return container
 
-    def boot(self, container):
-        """The host's half of a guest's boot (guest.prepare): it waits at its entrypoint until then."""
+    def boot(self, container, mounts=()):
+        """The host's half of a guest's boot (guest.prepare, MOUNTS: its volumes): it waits at its
+        entrypoint until then."""
         container.reload()
         pid = container.attrs["State"].get("Pid")
         if not pid or not container.attrs["State"].get("Running"):
@@ -166,7 +167,7 @@ class Engine(object):
                                 fix="look at docker logs %s" % container.name)
         # A remote engine's guests are prepared by the agent on that host.
         if self.is_local():
-            guest.prepare(pid, container.name)
+            guest.prepare(pid, container.name, mounts)
 
     def wait_running(self, container, timeout):
         """Until systemd reports running or degraded; a guest that stops, or a timeout, fails loudly."""

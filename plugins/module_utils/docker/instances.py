@@ -41,10 +41,11 @@ class Instances(object):
     """engine: the Engine; vlans: the Vlans driver; changed(): called when ports came or went
     (the vip guard and the VPN routes follow)."""
 
-    def __init__(self, engine, vlans, changed):
+    def __init__(self, engine, vlans, changed, mounts_of=lambda name: []):
         self.engine = engine
         self.vlans = vlans
         self.changed = changed
+        self.mounts_of = mounts_of
 
     # -- reading ---------------------------------------------------------------
     def _read_keys(self, container, user):
@@ -142,8 +143,10 @@ class Instances(object):
 
     def boot(self, container, networks=None):
         """The host's half of a guest's boot, and an instance's default route (the engine gave it one at start)."""
-        self.engine.boot(container)
-        if labels_of(container).get(KIND_LABEL) == "instance":
+        instance = labels_of(container).get(KIND_LABEL) == "instance"
+        # The volumes attached to it are in place before its systemd starts.
+        self.engine.boot(container, self.mounts_of(labels_of(container).get(PREFIX + "name")) if instance else ())
+        if instance:
             self._set_default_route(container, networks or self.from_container(container, keys=False)["networks"])
 
     def _set_default_route(self, container, networks):

@@ -5,7 +5,7 @@
 
 The contract (provider.py) carried out by the drivers of this package, each
 given what it needs: engine.py (client, exec, files, the one way to make a
-guest container), images.py (the catalog and its builds), vlans.py, instances.py, vips.py, vpn.py, and host/ for what
+guest container), images.py (the catalog and its builds), vlans.py, instances.py, vips.py, vpn.py, volumes.py, and host/ for what
 the host enforces (isolation table, vip guard, network namespaces, the agent).
 Every object carries the label secure_cloud.iaas.managed=true.
 """
@@ -19,6 +19,7 @@ from ansible_collections.secure_cloud.iaas.plugins.module_utils.docker.images im
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.docker.instances import Instances
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.docker.vips import Vips
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.docker.vlans import Vlans
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.docker.volumes import Volumes
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.docker.vpn import Vpn
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.provider import DEFAULT_DOCKER_HOST, Capabilities, Provider
 
@@ -36,7 +37,8 @@ class DockerProvider(Provider):
         super(DockerProvider, self).__init__(params, engine_store, run_command=run_command)
         self.vlans = Vlans(self.engine, self.run_command)
         self.images = Images(self.engine, self.run_command)
-        self.instances = Instances(self.engine, self.vlans, self.instances_changed)
+        self.volumes = Volumes(self.engine, self.store, self.run_command, self.get_instance)
+        self.instances = Instances(self.engine, self.vlans, self.instances_changed, self.volumes.mounts_of)
         self.vips = Vips(self.engine, self.store, self.instances, self.run_command)
         self.vpn = Vpn(self.engine, self.store, self.vlans, self.instances, self.run_command, self.images)
         # The host agent keeps the guests booting and the host's tables on
@@ -238,3 +240,52 @@ class DockerProvider(Provider):
 
     def delete_vpn_tunnel(self, current, timeout):
         self.vpn.delete(current, timeout)
+
+    # -- volume ---------------------------------------------------------------------------------
+    def list_volumes(self):
+        return self.volumes.list()
+
+    def create_volume(self, spec, key_file, source, source_secret):
+        return self.volumes.create(spec, key_file, source, source_secret)
+
+    def update_volume(self, current, changes):
+        return self.volumes.update(current, changes)
+
+    def attach_volume(self, current, instance, mount_path):
+        return self.volumes.attach(current, instance, mount_path)
+
+    def detach_volume(self, current):
+        return self.volumes.detach(current)
+
+    def delete_volume(self, current):
+        self.volumes.delete(current)
+
+    def list_volume_snapshots(self):
+        return self.volumes.list_snapshots()
+
+    def snapshot_source(self, name):
+        return self.volumes.snapshot_source(name)
+
+    def create_volume_snapshot(self, spec, volume):
+        return self.volumes.create_snapshot(spec, volume)
+
+    def update_volume_snapshot(self, current, labels):
+        return self.volumes.update_snapshot(current, labels)
+
+    def delete_volume_snapshot(self, current):
+        self.volumes.delete_snapshot(current)
+
+    def list_volume_backups(self):
+        return self.volumes.list_backups()
+
+    def backup_source(self, name):
+        return self.volumes.backup_source(name)
+
+    def create_volume_backup(self, spec, volume, password_file):
+        return self.volumes.create_backup(spec, volume, password_file)
+
+    def update_volume_backup(self, current, labels):
+        return self.volumes.update_backup(current, labels)
+
+    def delete_volume_backup(self, current):
+        self.volumes.delete_backup(current)

@@ -24,6 +24,7 @@ import re
 
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.model import ipam
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.model.common import check_labels, check_location, check_name
+from ansible_collections.secure_cloud.iaas.plugins.module_utils import secret_file
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.errors import IaasError
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.ipsec.proposals import (
     DEFAULT_ESP_PROPOSALS,
@@ -231,35 +232,6 @@ def default_psk_file(state_dir, name):
     return os.path.join(os.path.abspath(os.path.expanduser(state_dir)), "vpn", "%s.psk" % name)
 
 
-def read_psk_file(path):
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    if st.st_mode & 0o077:
-        raise IaasError("%s is readable by others (mode %o)" % (path, st.st_mode & 0o777), field="psk_file",
-                        fix="chmod 0600 %s" % path)
-    with open(path) as handle:
-        return handle.read().strip()
-
-
-def write_psk_file(path, psk):
-    """Create the file 0600 from the start (O_EXCL: never follow or reuse someone's file)."""
-    directory = os.path.dirname(path)
-    try:
-        os.makedirs(directory, mode=0o700, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except OSError as exc:
-        raise IaasError("cannot create %s: %s" % (path, exc), field="psk_file",
-                        fix="point psk_file at a path in a directory you can write")
-    with os.fdopen(fd, "w") as handle:
-        handle.write(psk + "\n")
-
-
-def generate_psk():
-    return base64.b64encode(os.urandom(PSK_BYTES)).decode()
-
-
 def resolve_psk(params, state_dir, check_mode):
     """(psk or None, psk_file or None, generated). A given psk wins; else psk_file is read or made."""
     if params.get("psk") is not None:
@@ -269,16 +241,8 @@ def resolve_psk(params, state_dir, check_mode):
                                 "to have one generated into psk_file")
         return params["psk"], None, False
     path = params.get("psk_file") or default_psk_file(state_dir, params["name"])
-    psk = read_psk_file(path)
-    if psk:
-        if len(psk) < MIN_PSK_LENGTH:
-            raise IaasError("%s holds a key of fewer than %d characters" % (path, MIN_PSK_LENGTH), field="psk_file",
-                            fix="remove the file to have a new key generated")
-        return psk, path, False
-    psk = generate_psk()
-    if not check_mode:
-        write_psk_file(path, psk)
-    return psk, path, True
+    psk, generated = secret_file.read_or_create(path, "psk_file", check_mode, nbytes=PSK_BYTES, min_length=MIN_PSK_LENGTH)
+    return psk, path, generated
 
 
 def _pem(value, field):

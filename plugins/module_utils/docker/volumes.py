@@ -1,0 +1,426 @@
+# -*- coding: utf-8 -*-
+# Copyright: secure_cloud maintainers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Volumes on the docker provider: real data on the engine's host, ciphertext on its disk.
+
+A volume is a sparse ext4 image file in the engine's store (its size is the
+file's, so a full volume fails with ENOSPC, and it grows online with
+``resize2fs``). What lies in the image is gocryptfs ciphertext: every file's
+content and name encrypted with AES-256-GCM under a master key that
+``gocryptfs.conf`` keeps wrapped by the volume's key (the key file on the
+controller, never on the host's disk beside it).
+
+Why gocryptfs: LUKS needs device-mapper, which these hosts' kernels lack;
+gocryptfs is a FUSE file system in Debian, authenticated (a flipped byte on
+disk is an I/O error, not silent corruption) and audited. What it leaves
+visible: the number of files, their sizes and the directory shape. Where
+device-mapper exists, LUKS inside the same image would hide those too; that
+path is not here yet, since no host here can test it.
+
+While a volume is in use (attached, or for a snapshot or backup), it is open
+on the host: the image loop-mounted at RUN_DIR/<name>/lower and its plaintext
+at RUN_DIR/<name>/data (mode 0700 directories, root only). Attaching places
+that mount into the running guest at its mount path (guest.inject_mount: the
+kernel's open_tree/move_mount, no capability in the guest); every start of the
+guest places it again before systemd runs (guest.prepare), so an attachment
+survives a restart of the instance, of the engine or of the host (the agent
+reopens the volume with the recorded key file).
+
+A snapshot is a copy of the image taken while the file system above it is
+frozen (fsfreeze): same key, same location. A backup is a restic snapshot of
+the plaintext into the repository of its backup location on the host
+(BACKUPS_DIR/<location>), encrypted with the repository's password file and
+deduplicated, so every backup after the first stores only what changed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import time
+
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.docker import guest
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.docker.engine import container_name
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.errors import ProviderError
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.model.volume import backup_result, snapshot_result, volume_result
+
+KIND, SNAPSHOT_KIND, BACKUP_KIND = "volume", "volume_snapshot", "volume_backup"
+RUN_DIR = "/run/secure-cloud-iaas/volumes"
+BACKUPS_DIR = "/var/lib/secure-cloud-iaas/backups"
+GIB = 1024 ** 3
+# The tools on the engine's host and the Debian packages that have them.
+TOOLS = {"gocryptfs": "gocryptfs", "mkfs.ext4": "e2fsprogs", "resize2fs": "e2fsprogs", "fsfreeze": "util-linux",
+         "restic": "restic"}
+MOUNT_TIMEOUT = 20
+
+
+class Volumes(object):
+    """engine: the Engine; store: the engine's store (records.py); run(argv, data=None): host commands;
+    provider: the location of the volume's instance comes from provider.get_instance."""
+
+    def __init__(self, engine, store, run, get_instance):
+        self.engine = engine
+        self.store = store
+        self.run = run
+        self.get_instance = get_instance
+
+    # -- paths and host commands -----------------------------------------------------
+    def image(self, name):
+        return os.path.join(self.store.state_dir, "volumes", "%s.img" % name)
+
+    def snapshot_image(self, name):
+        return os.path.join(self.store.state_dir, "snapshots", "%s.img" % name)
+
+    @staticmethod
+    def lower(name):
+        return os.path.join(RUN_DIR, name, "lower")
+
+    @staticmethod
+    def data(name):
+        return os.path.join(RUN_DIR, name, "data")
+
+    def _cmd(self, argv, what, data=None):
+        tool = argv[0]
+        if tool in TOOLS and shutil.which(tool) is None:
+            raise ProviderError("%s is not installed on the Docker host" % tool,
+                                fix="install it there (apt-get install %s) and run again" % TOOLS[tool])
+        rc, out, err = self.run(argv, data=data)
+        if rc != 0:
+            raise ProviderError("could not %s: %s exited %s: %s" % (what, tool, rc, (err or out or "").strip()[-400:]))
+        return out
+
+    def require_local(self):
+        if not self.engine.is_local():
+            raise ProviderError("volumes on the docker provider live on the engine's host, which this task cannot reach",
+                                field="docker_host", fix="run the task on the engine's host (delegate_to it)")
+
+    # -- results -----------------------------------------------------------------------
+    def list(self):
+        return [self._result(name, rec) for name, rec in sorted(self.store.list(KIND).items())]
+
+    def _result(self, name, rec):
+        status = "in-use" if rec.get("instance") else "available"
+        if not os.path.exists(self.image(name)):
+            status = "error: image file missing"
+        return volume_result(name, rec["location"], rec["size"], rec["encrypted"], instance=rec.get("instance"),
+                             mount_path=rec.get("mount_path"), key_file=rec.get("key_file"), source=rec.get("source"),
+                             status=status, labels=rec.get("labels"), provider="docker", resource_id=rec["id"])
+
+    # -- open and close on the host ----------------------------------------------------
+    def _is_mounted(self, path):
+        return guest._mounted_at(path)  # pylint: disable=protected-access
+
+    def open(self, name, rec):
+        """The volume's plaintext at data(name) (mounted on the host); nothing when it already is."""
+        lower, data = self.lower(name), self.data(name)
+        for path in (os.path.dirname(RUN_DIR), RUN_DIR, os.path.dirname(lower), lower, data):
+            os.makedirs(path, mode=0o700, exist_ok=True)
+        if not self._is_mounted(lower):
+            self._cmd(["mount", "-o", "loop,nosuid,nodev", self.image(name), lower], "mount the image of %s" % name)
+        if self._is_mounted(data):
+            return data
+        if rec["encrypted"]:
+            self._gocryptfs(name, rec["key_file"], os.path.join(lower, "cipher"), data)
+        else:
+            self._cmd(["mount", "--bind", os.path.join(lower, "plain"), data], "mount %s" % name)
+        return data
+
+    def _gocryptfs(self, name, key_file, cipher, data):
+        """gocryptfs in the foreground of a process of its own: a daemonised one keeps the
+        module's output pipes open. Its messages go to a log beside the mount."""
+        if shutil.which("gocryptfs") is None:
+            raise ProviderError("gocryptfs is not installed on the Docker host", fix="apt-get install gocryptfs there")
+        if not key_file or not os.path.exists(key_file):
+            raise ProviderError("the key of volume %s (%s) is missing" % (name, key_file), field="encryption_key_file",
+                                fix="put the key file back where it was; without it the data cannot be read")
+        log_path = os.path.join(RUN_DIR, name, "gocryptfs.log")
+        with open(log_path, "w") as log:
+            proc = subprocess.Popen(["gocryptfs", "-fg", "-nosyslog", "-allow_other", "-passfile", key_file, cipher, data],
+                                    stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
+                                    close_fds=True)
+        deadline = time.monotonic() + MOUNT_TIMEOUT
+        while not self._is_mounted(data):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                with open(log_path) as log:
+                    said = log.read().strip()
+                if proc.poll() is None:
+                    proc.kill()
+                fix = "check that encryption_key_file is this volume's key" if proc.returncode == 12 else \
+                    "see %s" % log_path
+                raise ProviderError("could not open volume %s: gocryptfs %s: %s" % (
+                    name, "exited %s" % proc.returncode if proc.returncode is not None else "did not mount in time",
+                    said[-300:]), fix=fix)
+            time.sleep(0.02)
+
+    def close(self, name):
+        """Unmount the plaintext and the image (nothing when they are not mounted)."""
+        data, lower = self.data(name), self.lower(name)
+        if self._is_mounted(data):
+            self._cmd(["umount", data], "close volume %s (%s is busy on the host)" % (name, data))
+        if self._is_mounted(lower):
+            self._cmd(["umount", lower], "unmount the image of %s" % name)
+
+    # -- volumes ----------------------------------------------------------------------
+    def create(self, spec, key_file, source, source_secret):
+        """Make the volume (from SOURCE: a snapshot or backup result) and attach it when spec asks."""
+        self.require_local()
+        name = spec["name"]
+        image = self.image(name)
+        os.makedirs(os.path.dirname(image), mode=0o700, exist_ok=True)
+        rec = dict(id="vol-%s" % os.urandom(6).hex(), location=spec["location"], size=spec["size"],
+                   encrypted=spec["encrypted"], key_file=key_file if spec["encrypted"] else None,
+                   source=spec.get("source"), labels=spec["labels"], instance=None, mount_path=None,
+                   created=time.time())
+        try:
+            if source is not None and source.get("kind") == SNAPSHOT_KIND:
+                self._cmd(["cp", "--sparse=always", self.snapshot_image(source["name"]), image],
+                          "copy snapshot %s" % source["name"])
+                rec["key_file"] = source.get("key_file") if spec["encrypted"] else None
+                if spec["size"] > source["size"]:
+                    self._grow_image(name, spec["size"])
+            else:
+                with open(image, "wb") as handle:
+                    handle.truncate(spec["size"] * GIB)
+                os.chmod(image, 0o600)
+                self._cmd(["mkfs.ext4", "-q", "-F", "-m", "0", "-L", name[:16], image], "make the file system of %s" % name)
+                lower = self.lower(name)
+                os.makedirs(lower, mode=0o700, exist_ok=True)
+                self._cmd(["mount", "-o", "loop", image, lower], "mount the image of %s" % name)
+                if spec["encrypted"]:
+                    os.mkdir(os.path.join(lower, "cipher"), 0o700)
+                    self._cmd(["gocryptfs", "-init", "-q", "-passfile", key_file, os.path.join(lower, "cipher")],
+                              "encrypt volume %s" % name)
+                else:
+                    os.mkdir(os.path.join(lower, "plain"), 0o755)
+                if source is not None:
+                    self.restore_into(name, rec, source, source_secret)
+            self.store.put(KIND, name, rec)
+            if not spec.get("instance"):
+                self.close(name)
+                return self._result(name, rec)
+            return self.attach(self._result(name, rec), spec["instance"], spec["mount_path"])
+        except BaseException:
+            # Nothing half-made: a failed create leaves neither the image nor the record.
+            self._remove_quietly(name)
+            raise
+
+    def _remove_quietly(self, name):
+        try:
+            self.close(name)
+        except ProviderError:
+            pass
+        if os.path.exists(self.image(name)):
+            os.unlink(self.image(name))
+        if self.store.get(KIND, name) is not None:
+            self.store.delete(KIND, name)
+        shutil.rmtree(os.path.join(RUN_DIR, name), ignore_errors=True)
+
+    def update(self, current, changes):
+        rec = self.store.get(KIND, current["name"])
+        if "size" in changes:
+            self._grow_image(current["name"], changes["size"])
+            rec["size"] = changes["size"]
+        if "labels" in changes:
+            rec["labels"] = changes["labels"]
+        self.store.put(KIND, current["name"], rec)
+        return self._result(current["name"], rec)
+
+    def _grow_image(self, name, size):
+        """The image file grows, and the ext4 on it with it (online when it is mounted)."""
+        with open(self.image(name), "r+b") as handle:
+            handle.truncate(size * GIB)
+        lower = self.lower(name)
+        if self._is_mounted(lower):
+            device = self._loop_device(lower)
+            self._cmd(["losetup", "-c", device], "tell the loop device of %s its new size" % name)
+            self._cmd(["resize2fs", device], "grow the file system of %s" % name)
+        else:
+            self._cmd(["e2fsck", "-f", "-p", self.image(name)], "check the file system of %s" % name)
+            self._cmd(["resize2fs", self.image(name)], "grow the file system of %s" % name)
+
+    @staticmethod
+    def _loop_device(lower):
+        with open("/proc/self/mountinfo") as handle:
+            for line in handle:
+                fields = line.split()
+                if fields[4] == lower:
+                    return fields[fields.index("-") + 2]
+        raise ProviderError("%s is not mounted" % lower)
+
+    def attach(self, current, instance, mount_path):
+        """Open the volume and place it in the running instance (or at its next start)."""
+        self.require_local()
+        name = current["name"]
+        rec = self.store.get(KIND, name)
+        data = self.open(name, rec)
+        pid = self._running_pid(instance)
+        if pid:
+            guest.inject_mount(pid, container_name(instance), data, mount_path)
+        rec.update(instance=instance, mount_path=mount_path)
+        self.store.put(KIND, name, rec)
+        return self._result(name, rec)
+
+    def detach(self, current):
+        name = current["name"]
+        rec = self.store.get(KIND, name)
+        pid = self._running_pid(rec.get("instance")) if rec.get("instance") else None
+        if pid:
+            guest.eject_mount(pid, container_name(rec["instance"]), rec["mount_path"])
+        self.close(name)
+        rec.update(instance=None, mount_path=None)
+        self.store.put(KIND, name, rec)
+        return self._result(name, rec)
+
+    def _running_pid(self, instance):
+        container = self.engine.find(container_name(instance))
+        if container is None or not container.attrs["State"].get("Running"):
+            return None
+        return container.attrs["State"]["Pid"]
+
+    def delete(self, current):
+        self._remove_quietly(current["name"])
+
+    def mounts_of(self, instance):
+        """[(host path, guest path)] of the volumes attached to INSTANCE, each opened on the host:
+        what guest.prepare places before the guest boots."""
+        out = []
+        for name, rec in sorted(self.store.list(KIND).items()):
+            if rec.get("instance") == instance:
+                out.append((self.open(name, rec), rec["mount_path"]))
+        return out
+
+    # -- snapshots --------------------------------------------------------------------
+    def list_snapshots(self):
+        return [self._snapshot_result(name, rec) for name, rec in sorted(self.store.list(SNAPSHOT_KIND).items())]
+
+    @staticmethod
+    def _snapshot_result(name, rec):
+        return snapshot_result(name, rec["volume"], rec["location"], rec["size"], rec["encrypted"],
+                               created=rec["created_at"], labels=rec.get("labels"), provider="docker",
+                               resource_id=rec["id"])
+
+    def snapshot_source(self, name):
+        """A snapshot as create() takes it as a source (with the key it shares with its volume)."""
+        rec = self.store.get(SNAPSHOT_KIND, name)
+        return dict(self._snapshot_result(name, rec), kind=SNAPSHOT_KIND, key_file=rec.get("key_file"))
+
+    def create_snapshot(self, spec, volume):
+        """A copy of the volume's image, taken with its file systems flushed and frozen."""
+        self.require_local()
+        name, vname = spec["name"], volume["name"]
+        rec = self.store.get(KIND, vname)
+        target = self.snapshot_image(name)
+        os.makedirs(os.path.dirname(target), mode=0o700, exist_ok=True)
+        lower, data = self.lower(vname), self.data(vname)
+        frozen = self._is_mounted(lower)
+        try:
+            if frozen:
+                if self._is_mounted(data):
+                    self._cmd(["sync", "-f", data], "flush volume %s" % vname)
+                self._cmd(["fsfreeze", "-f", lower], "freeze volume %s" % vname)
+            self._cmd(["cp", "--sparse=always", self.image(vname), target], "copy volume %s" % vname)
+            os.chmod(target, 0o600)
+        except BaseException:
+            if os.path.exists(target):
+                os.unlink(target)
+            raise
+        finally:
+            if frozen:
+                self._cmd(["fsfreeze", "-u", lower], "thaw volume %s" % vname)
+        snap = dict(id="snap-%s" % os.urandom(6).hex(), volume=vname, location=rec["location"], size=rec["size"],
+                    encrypted=rec["encrypted"], key_file=rec.get("key_file"), labels=spec["labels"],
+                    created_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+        self.store.put(SNAPSHOT_KIND, name, snap)
+        return self._snapshot_result(name, snap)
+
+    def update_snapshot(self, current, labels):
+        rec = self.store.get(SNAPSHOT_KIND, current["name"])
+        rec["labels"] = labels
+        self.store.put(SNAPSHOT_KIND, current["name"], rec)
+        return self._snapshot_result(current["name"], rec)
+
+    def delete_snapshot(self, current):
+        path = self.snapshot_image(current["name"])
+        if os.path.exists(path):
+            os.unlink(path)
+        self.store.delete(SNAPSHOT_KIND, current["name"])
+
+    # -- backups ------------------------------------------------------------------------
+    @staticmethod
+    def repository(location):
+        return os.path.join(BACKUPS_DIR, location)
+
+    def list_backups(self):
+        return [self._backup_result(name, rec) for name, rec in sorted(self.store.list(BACKUP_KIND).items())]
+
+    @staticmethod
+    def _backup_result(name, rec):
+        return backup_result(name, rec["volume"], rec["location"], rec["volume_location"], rec["size"],
+                             rec["incremental"], added_bytes=rec.get("added_bytes"), created=rec["created_at"],
+                             labels=rec.get("labels"), provider="docker", resource_id=rec["id"])
+
+    def backup_source(self, name):
+        rec = self.store.get(BACKUP_KIND, name)
+        return dict(self._backup_result(name, rec), kind=BACKUP_KIND, restic_id=rec["restic_id"], path=rec["path"])
+
+    def _restic(self, location, password_file, args, what):
+        return self._cmd(["restic", "--no-cache", "-q", "-r", self.repository(location), "--password-file", password_file]
+                         + args, what)
+
+    def create_backup(self, spec, volume, password_file):
+        """A restic snapshot of the volume's plaintext into its location's repository (made on first use)."""
+        self.require_local()
+        name, vname, location = spec["name"], volume["name"], spec["location"]
+        repo = self.repository(location)
+        if not os.path.exists(os.path.join(repo, "config")):
+            os.makedirs(repo, mode=0o700, exist_ok=True)
+            self._restic(location, password_file, ["init"], "make the backup repository of %s" % location)
+        rec = self.store.get(KIND, vname)
+        was_open = self._is_mounted(self.data(vname))
+        data = self.open(vname, rec)
+        try:
+            out = self._cmd(["restic", "--no-cache", "-r", repo, "--password-file", password_file, "backup", "--json",
+                             "--tag", "volume=%s" % vname, "--host", "secure-cloud-iaas", data],
+                            "back up volume %s" % vname)
+        finally:
+            if not was_open:
+                self.close(vname)
+        summary = next((json.loads(line) for line in out.splitlines()
+                        if line.startswith("{") and '"summary"' in line), None)
+        if summary is None:
+            raise ProviderError("restic gave no summary for the backup of %s" % vname)
+        incremental = any(r["volume"] == vname and r["location"] == location
+                          for r in self.store.list(BACKUP_KIND).values())
+        backup = dict(id="backup-%s" % summary["snapshot_id"], restic_id=summary["snapshot_id"], volume=vname,
+                      location=location, volume_location=rec["location"], size=rec["size"], incremental=incremental,
+                      added_bytes=summary.get("data_added"), path=data, labels=spec["labels"],
+                      password_file=password_file,
+                      created_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+        self.store.put(BACKUP_KIND, name, backup)
+        return self._backup_result(name, backup)
+
+    def update_backup(self, current, labels):
+        rec = self.store.get(BACKUP_KIND, current["name"])
+        rec["labels"] = labels
+        self.store.put(BACKUP_KIND, current["name"], rec)
+        return self._backup_result(current["name"], rec)
+
+    def restore_into(self, name, rec, source, password_file):
+        """Fill the new volume NAME (its image mounted) with the backup SOURCE."""
+        data = self.open(name, rec)
+        staging = os.path.join(data, ".restore")
+        self._restic(source["location"], password_file, ["restore", source["restic_id"], "--target", staging],
+                     "restore backup %s" % source["name"])
+        # restic restores under the path the backup was taken from; its content moves up.
+        restored = os.path.join(staging, source["path"].lstrip("/"))
+        for entry in os.listdir(restored):
+            os.rename(os.path.join(restored, entry), os.path.join(data, entry))
+        shutil.rmtree(staging)
+
+    def delete_backup(self, current):
+        rec = self.store.get(BACKUP_KIND, current["name"])
+        self._restic(rec["location"], rec["password_file"], ["forget", "--prune", rec["restic_id"]],
+                     "remove backup %s" % current["name"])
+        self.store.delete(BACKUP_KIND, current["name"])
