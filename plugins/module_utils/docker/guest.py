@@ -242,10 +242,11 @@ def _in_mount_namespace(pid, name, action):
     return os.waitstatus_to_exitcode(status)
 
 
-def _mounted_at(path):
-    """Whether PATH is a mount point in this process's mount namespace (read from mountinfo, which
-    sees a FUSE mount that stat() could not)."""
-    with open("/proc/self/mountinfo") as handle:
+def mounted_at(path, pid="self"):
+    """Whether PATH is a mount point in the mount namespace of PID (this process by default), read
+    from its mountinfo (which sees a FUSE mount that stat() could not). Read from the host: inside
+    the guest's namespace its /proc does not know the host's processes."""
+    with open("/proc/%s/mountinfo" % pid) as handle:
         return any(line.split()[4] == path for line in handle)
 
 
@@ -258,10 +259,12 @@ def inject_mount(pid, name, source, target):
         raise ProviderError("cannot take the mount %s for %s: %s" % (source, name, os.strerror(ctypes.get_errno())),
                             fix="the Docker host's kernel needs open_tree(2) (Linux 5.2 or later)")
 
+    if mounted_at(target, pid):
+        os.close(tree)
+        return
+
     def attach(child_libc):
-        os.chdir("/")
-        if _mounted_at(target):
-            return 0
+        # Syscalls only: the guest's file system has none of this Python's modules.
         try:
             os.makedirs(target, exist_ok=True)
         except OSError as exc:
@@ -279,9 +282,10 @@ def inject_mount(pid, name, source, target):
 def eject_mount(pid, name, target):
     """Unmount TARGET in the guest whose init is PID; refused (ProviderError) while a process there
     has a file open on it. Nothing when nothing is mounted there."""
+    if not mounted_at(target, pid):
+        return
+
     def detach(child_libc):
-        if not _mounted_at(target):
-            return 0
         if child_libc.umount2(target.encode(), 0) != 0:
             return 110 + ctypes.get_errno() % 100
         return 0

@@ -109,8 +109,9 @@ class Volumes(object):
                              status=status, labels=rec.get("labels"), provider="docker", resource_id=rec["id"])
 
     # -- open and close on the host ----------------------------------------------------
-    def _is_mounted(self, path):
-        return guest._mounted_at(path)  # pylint: disable=protected-access
+    @staticmethod
+    def _is_mounted(path):
+        return guest.mounted_at(path)
 
     def open(self, name, rec):
         """The volume's plaintext at data(name) (mounted on the host); nothing when it already is."""
@@ -228,22 +229,34 @@ class Volumes(object):
         return self._result(current["name"], rec)
 
     def _grow_image(self, name, size):
-        """The image file grows, and the ext4 on it with it (online when it is mounted)."""
-        with open(self.image(name), "r+b") as handle:
+        """The image file grows, and the ext4 on it with it (online when it is mounted, where the
+        host allows it: the kernel wants CAP_SYS_RESOURCE, which some hosts' root lacks)."""
+        image, lower = self.image(name), self.lower(name)
+        old = os.path.getsize(image)
+        with open(image, "r+b") as handle:
             handle.truncate(size * GIB)
-        lower = self.lower(name)
-        if self._is_mounted(lower):
-            device = self._loop_device(lower)
-            self._cmd(["losetup", "-c", device], "tell the loop device of %s its new size" % name)
-            self._cmd(["resize2fs", device], "grow the file system of %s" % name)
-        else:
-            self._cmd(["e2fsck", "-f", "-p", self.image(name)], "check the file system of %s" % name)
-            self._cmd(["resize2fs", self.image(name)], "grow the file system of %s" % name)
+        if not self._is_mounted(lower):
+            self._cmd(["e2fsck", "-f", "-p", image], "check the file system of %s" % name)
+            self._cmd(["resize2fs", image], "grow the file system of %s" % name)
+            return
+        device = self._loop_device(lower)
+        self._cmd(["losetup", "-c", device], "tell the loop device of %s its new size" % name)
+        rc, out, err = self.run(["resize2fs", device])
+        if rc != 0:
+            # The file system did not grow: the file goes back to its size, nothing is half-made.
+            with open(image, "r+b") as handle:
+                handle.truncate(old)
+            self._cmd(["losetup", "-c", device], "tell the loop device of %s its size" % name)
+            if "Permission denied" in (err or "") + (out or ""):
+                raise ProviderError("this Docker host refuses to grow a mounted file system (its root lacks "
+                                    "CAP_SYS_RESOURCE), and volume %s is attached" % name, field="size",
+                                    fix="detach it (instance: null), grow it, and attach it again")
+            raise ProviderError("could not grow the file system of %s: %s" % (name, (err or out).strip()[-300:]))
 
     @staticmethod
     def _loop_device(lower):
         with open("/proc/self/mountinfo") as handle:
-            for line in handle:
+            for line in handle:  # mount ID, parent, dev, root, mount point, ... - fstype source
                 fields = line.split()
                 if fields[4] == lower:
                     return fields[fields.index("-") + 2]
