@@ -116,6 +116,18 @@ options:
         cpus/memory, gets the smallest flavor with at least that many vCPUs
         (rounded up) and that much memory.
     type: dict
+  volume_types:
+    description:
+      - For O(provider=openstack) - the Cinder volume type of new volumes, a
+        dictionary with C(encrypted) (the type for O(encrypted=true) volumes)
+        and C(unencrypted) (for O(encrypted=false)), for example
+        C({encrypted: LUKS}).
+      - Without C(encrypted), the one type of the cloud whose encryption is
+        set; Cinder shows a type's encryption to admins only, so a project
+        member names the type. Without C(unencrypted), the cloud's default type.
+      - A volume whose type turns out not to be what was asked for fails and is removed.
+      - Cinder and Barbican keep an encrypted volume's key; no key file is made on the controller.
+    type: dict
   admin_cidrs:
     description:
       - For O(provider=openstack) - networks allowed to reach SSH (TCP 22) on

@@ -64,6 +64,7 @@ def provider_argument_spec():
         external_network=dict(type="str"),
         provider_networks=dict(type="dict"),
         flavors=dict(type="dict"),
+        volume_types=dict(type="dict"),
         admin_cidrs=dict(type="list", elements="str"),
         public_ingress=dict(type="list", elements="dict", options=dict(
             protocol=dict(type="str", required=True),

@@ -189,6 +189,10 @@ class Connection(object):
     def image(self):
         return self.sdk.image
 
+    @property
+    def block_storage(self):
+        return self.sdk.block_storage
+
     # -- the read cache -------------------------------------------------------------
     def cached(self, key, read):
         """The cached value of key, read (read()) on first use."""

@@ -14,6 +14,8 @@ to the driver that owns it:
                 as availability zones (Connection)
 - vips.py       Vips: vip ports, allowed address pairs, floating IPs (Connection, Vlans)
 - instances.py  Instances: servers, their ports, keypairs (Connection, Vlans, Catalog, Vips)
+- volumes.py    Volumes: Cinder volumes, snapshots, backups; Nova volume
+                attachments (Connection, Vlans, Instances)
 - vpn/          VPNaaS: proposals.py (policy mapping, pure), routing.py
                 VpnRouting (Connection, Vlans, Instances), sites.py VpnSites
                 (Connection, Vlans, VpnRouting), tunnels.py VpnTunnels
@@ -30,6 +32,7 @@ from ansible_collections.secure_cloud.iaas.plugins.module_utils.openstack.conn i
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.openstack.instances import Instances
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.openstack.vips import Vips
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.openstack.vlans import Vlans
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.openstack.volumes import Volumes
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.openstack.vpn.routing import VpnRouting
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.openstack.vpn.sites import VpnSites
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.openstack.vpn.tunnels import VpnTunnels
@@ -48,6 +51,7 @@ class OpenStackProvider(Provider):
         self.vlans = Vlans(self.conn)
         self.vips = Vips(self.conn, self.vlans)
         self.instances = Instances(self.conn, self.vlans, self.catalog, self.vips)
+        self.volumes = Volumes(self.conn, self.vlans, self.instances)
         routing = VpnRouting(self.conn, self.vlans, self.instances)
         self.vpn = VpnTunnels(self.conn, VpnSites(self.conn, self.vlans, routing), routing)
 
@@ -170,3 +174,53 @@ class OpenStackProvider(Provider):
 
     def delete_vpn_tunnel(self, current, timeout):
         return self.vpn.delete_vpn_tunnel(current)
+
+    # -- volume ---------------------------------------------------------------------------------
+    def list_volumes(self):
+        return self.volumes.list()
+
+    def create_volume(self, spec, key_file, source, source_secret):
+        # Cinder and Barbican keep the keys: key_file and source_secret are not used.
+        return self.volumes.create(spec, key_file, source, source_secret)
+
+    def update_volume(self, current, changes):
+        return self.volumes.update(current, changes)
+
+    def attach_volume(self, current, instance, mount_path):
+        return self.volumes.attach(current, instance, mount_path)
+
+    def detach_volume(self, current):
+        return self.volumes.detach(current)
+
+    def delete_volume(self, current):
+        self.volumes.delete(current)
+
+    def list_volume_snapshots(self):
+        return self.volumes.list_snapshots()
+
+    def snapshot_source(self, name):
+        return self.volumes.snapshot_source(name)
+
+    def create_volume_snapshot(self, spec, volume):
+        return self.volumes.create_snapshot(spec, volume)
+
+    def update_volume_snapshot(self, current, labels):
+        return self.volumes.update_snapshot(current, labels)
+
+    def delete_volume_snapshot(self, current):
+        self.volumes.delete_snapshot(current)
+
+    def list_volume_backups(self):
+        return self.volumes.list_backups()
+
+    def backup_source(self, name):
+        return self.volumes.backup_source(name)
+
+    def create_volume_backup(self, spec, volume, password_file):
+        return self.volumes.create_backup(spec, volume, password_file)
+
+    def update_volume_backup(self, current, labels):
+        return self.volumes.update_backup(current, labels)
+
+    def delete_volume_backup(self, current):
+        self.volumes.delete_backup(current)
