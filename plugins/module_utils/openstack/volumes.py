@@ -278,7 +278,8 @@ class Volumes(object):
             if kind == "backup":
                 self.conn.api("restore backup %s into %s" % (source["name"], attrs["name"]), self.bs.restore_backup,
                               source["id"], volume=vol.id)
-                vol = self._wait(vol, "available", "restore backup %s" % source["name"],
+                # Read again first: the volume was available before the restore as it is after it.
+                vol = self._wait(self._read(vol.id), "available", "restore backup %s" % source["name"],
                                  failures=("error", "error_restoring"))
             if spec.get("instance"):
                 self.attach(self._volume_from(vol, {}), spec["instance"], spec["mount_path"])
@@ -308,7 +309,13 @@ class Volumes(object):
             settled = vol.status
             self.conn.api("grow volume %s to %d GiB" % (vol.name, changes["size"]), self.bs.extend_volume, vol,
                           changes["size"])
-            vol = self._wait(vol, settled, "grow volume %s" % vol.name, failures=("error", "error_extending"))
+            # Read again before waiting: the SDK's wait returns at once when the object it is given already has
+            # the status waited for, and the volume ends in the status it had (Cinder sets extending at once).
+            vol = self._wait(self._read(vol.id), settled, "grow volume %s" % vol.name,
+                             failures=("error", "error_extending"))
+            if vol.size != changes["size"]:
+                raise ProviderError("Cinder left volume %s at %s GiB, not %d" % (vol.name, vol.size, changes["size"]),
+                                    field="size", fix="look at the volume in the cloud (openstack volume show %s)" % vol.id)
         if "labels" in changes:
             self._set_labels(vol, changes["labels"], self.bs.set_volume_metadata, self.bs.delete_volume_metadata)
         return self._result(current["id"])
