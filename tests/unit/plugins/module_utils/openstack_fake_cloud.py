@@ -4,8 +4,8 @@
 """A small OpenStack cloud behind requests-mock, speaking the documented API shapes.
 
 As openstacksdk's own unit tests do: a keystone v3 token whose catalog names
-compute, network and image endpoints, version discovery documents, then the
-Neutron (/v2.0), Nova (/v2.1) and Glance (/v2) resources kept in memory, with
+compute, network, image and block-storage endpoints, version discovery documents,
+then the Neutron (/v2.0), Nova (/v2.1), Glance (/v2) and Cinder (/v3) resources kept in memory, with
 their documented request and response bodies, collection ``<kind>_links`` /
 ``next`` pagination, 404s, 409 conflicts on a taken address, and injectable
 failures. Every request is recorded (method, path, query, body) for the tests.
@@ -18,6 +18,22 @@ that no agent reports (404 AvailabilityZoneNotFound), a floating IP's
 address in the port's ``allowed_address_pairs`` does not count), an endpoint
 group in use (400 EndpointGroupInUse), an IKE or IPsec policy in use changed or
 deleted (409).
+
+Cinder (block storage v3) behaves as Cinder's API does for the calls the
+volume driver makes: objects pass through their transitional statuses
+(creating, attaching, detaching, extending, backing-up, restoring-backup,
+deleting) for ``cinder_polls`` reads before they settle, or end in error
+(error_extending, error_restoring, else error) when a test asks (``cinder_errors``); an attached volume or one with
+snapshots is not deleted (400), an attached one is snapshotted or backed up
+only with ``force`` (400), a volume is extended only to a larger size, a
+volume from a snapshot only in the snapshot's zone, an incremental backup
+needs an available earlier one of the volume, a backup that later
+incrementals build on is not deleted (400), a backup zone with no backup
+service is 404 ``Service cinder-backup could not be found``. A type's
+encryption is readable unless ``type_encryption_forbidden`` (403, Cinder's
+default policy for a member). Nova's volume attachments move the volume
+through attaching/in-use and detaching/available (``detach_refused``: the
+guest does not let the device go, and the volume goes back to in-use).
 """
 
 from __future__ import annotations
@@ -34,6 +50,7 @@ IDENTITY = "https://identity.example.com"
 COMPUTE = "https://compute.example.com/v2.1"
 NETWORK = "https://network.example.com"
 IMAGE = "https://image.example.com"
+VOLUME = "https://volume.example.com"
 
 _CLOUD = """    auth:
       auth_url: %s
@@ -72,7 +89,7 @@ def token():
                     endpoints=[dict(id=kind + "-public", interface="public", region="RegionOne",
                                     region_id="RegionOne", url=url)])
                for kind, url in (("compute", COMPUTE), ("network", NETWORK), ("image", IMAGE),
-                                 ("identity", IDENTITY + "/v3"))]
+                                 ("block-storage", VOLUME + "/v3"), ("identity", IDENTITY + "/v3"))]
     return {"token": {
         "methods": ["password"], "expires_at": "2999-01-01T00:00:00.000000Z", "issued_at": "2026-01-01T00:00:00.000000Z",
         "user": {"id": "u", "name": "admin", "domain": {"id": "default", "name": "Default"}},
@@ -104,6 +121,20 @@ class FakeCloud(object):
         # Endpoints (e.g. NETWORK) that refuse connections, as a service that is down.
         self.down = set()
         self.external = self.add("networks", dict(name="public", **{"router:external": True}))
+        # Cinder: volumes, snapshots, backups by id; types with their encryption; zones.
+        self.volumes, self.snapshots, self.backups = {}, {}, {}
+        self.volume_types = [dict(id="t-default", name="__DEFAULT__", is_public=True, extra_specs={}),
+                             dict(id="t-luks", name="LUKS", is_public=True, extra_specs={})]
+        self.type_encryption = {"t-luks": dict(volume_type_id="t-luks", encryption_id="e1", provider="luks",
+                                               cipher="aes-xts-plain64", key_size=256, control_location="front-end",
+                                               deleted=False)}
+        self.type_encryption_forbidden = False
+        self.volume_zones = ["nova", "fra1"]
+        self.backup_zones = ["nova", "fra1"]
+        self.cinder_polls = 1
+        # Transitional statuses that end in error instead of settling ({"creating", "extending", ...}).
+        self.cinder_errors = set()
+        self.detach_refused = False
         mocker.add_matcher(self.handle)
 
     # -- arranging ----------------------------------------------------------
@@ -165,6 +196,8 @@ class FakeCloud(object):
             return self.nova(request, url.path[len("/v2.1"):], query, body)
         if base == IMAGE:
             return self.glance(request, url.path, query)
+        if base == VOLUME:
+            return self.cinder(request, url.path, query, body)
         return None
 
     @staticmethod
@@ -472,6 +505,9 @@ class FakeCloud(object):
                 port.update(device_id=server["id"], device_owner="compute:" + (attrs.get("availability_zone") or "nova"))
             return self.reply(request, 202, {"server": {"id": server["id"], "links": [], "adminPass": "x",
                                                         "OS-DCF:diskConfig": "MANUAL", "security_groups": []}})
+        match = re.match(r"^servers/([^/]+)/os-volume_attachments(?:/([^/]+))?$", path)
+        if match:
+            return self.nova_attachment(request, match.group(1), match.group(2), body)
         match = re.match(r"^servers/([^/]+)(/action)?$", path)
         if match:
             server = self.servers.get(match.group(1))
@@ -500,6 +536,262 @@ class FakeCloud(object):
         view.update(tenant_id=PROJECT, user_id="u", created="2026-01-01T00:00:00Z", updated="2026-01-01T00:00:00Z",
                     hostId="h", links=[])
         return view
+
+    def nova_attachment(self, request, server_id, volume_id, body):
+        """os-volume_attachments: Nova reserves the volume in Cinder (attaching), the guest gets the device (in-use)."""
+        if server_id not in self.servers:
+            return self.reply(request, 404, {"itemNotFound": {"code": 404, "message": "Instance %s could not be found."
+                                                              % server_id}})
+        if request.method == "POST":
+            volume_id = body["volumeAttachment"]["volumeId"]
+            vol = self.volumes.get(volume_id)
+            if vol is None:
+                return self.reply(request, 404, {"itemNotFound": {"code": 404, "message": "Volume %s could not be found."
+                                                                  % volume_id}})
+            if vol["status"] != "available":
+                return self.reply(request, 400, {"badRequest": {"code": 400, "message": (
+                    "Invalid volume: volume %s status must be 'available'. Currently in '%s'" % (volume_id,
+                                                                                             vol["status"]))}})
+            device = "/dev/vd%s" % "bcdefgh"[sum(1 for v in self.volumes.values()
+                                               if any(a["server_id"] == server_id for a in v["attachments"]))]
+            attachment = dict(id=str(uuid.uuid4()), attachment_id=str(uuid.uuid4()), volume_id=volume_id,
+                              server_id=server_id, host_name="compute-1", device=device,
+                              attached_at="2026-01-01T00:00:00Z")
+            self.transition(vol, "attaching", dict(status="in-use", attachments=[attachment]))
+            return self.reply(request, 200, {"volumeAttachment": {"id": volume_id, "volumeId": volume_id,
+                                                                  "serverId": server_id, "device": device}})
+        if request.method == "DELETE":
+            vol = self.volumes.get(volume_id)
+            if vol is None or not any(a["server_id"] == server_id for a in vol["attachments"]):
+                return self.reply(request, 404, {"itemNotFound": {"code": 404, "message": (
+                    "volume_id not found: %s" % volume_id)}})
+            settled = dict(status="in-use") if self.detach_refused else dict(status="available", attachments=[])
+            self.transition(vol, "detaching", settled)
+            return self.reply(request, 202)
+        return None
+
+    # -- Cinder -----------------------------------------------------------------
+    def transition(self, obj, status, settled):
+        """OBJ is in STATUS for cinder_polls reads, then takes SETTLED (or 'error' when cinder_errors has STATUS)."""
+        obj["status"] = status
+        failed = {"extending": "error_extending", "restoring-backup": "error_restoring"}.get(status, "error")
+        obj["_pending"] = [self.cinder_polls, dict(status=failed) if status in self.cinder_errors else settled]
+
+    def settle(self, obj, store):
+        pending = obj.get("_pending")
+        if not pending:
+            return obj
+        pending[0] -= 1
+        if pending[0] <= 0:
+            del obj["_pending"]
+            if pending[1] is None:
+                del store[obj["id"]]
+                parent = self.backups.get(obj.get("parent_id")) if store is self.backups else None
+                if parent is not None:
+                    parent["has_dependent_backups"] = any(b.get("parent_id") == parent["id"] for b in store.values())
+                return None
+            obj.update(pending[1])
+        return obj
+
+    @staticmethod
+    def view(obj):
+        return dict((k, v) for k, v in obj.items() if not k.startswith("_"))
+
+    def cinder_error(self, request, status, message):
+        key = {400: "badRequest", 403: "forbidden", 404: "itemNotFound", 409: "conflictingRequest"}[status]
+        return self.reply(request, status, {key: {"code": status, "message": message}})
+
+    def cinder(self, request, path, query, body):
+        if path.rstrip("/") in ("", "/v3"):
+            return self.reply(request, 300 if path in ("", "/") else 200, {"versions": [{
+                "id": "v3.0", "status": "CURRENT", "version": "3.71", "min_version": "3.0", "updated": "2023-08-31T00:00:00Z",
+                "links": [{"href": VOLUME + "/v3/", "rel": "self"}],
+                "media-types": [{"base": "application/json", "type": "application/vnd.openstack.volume+json;version=3"}]}]})
+        parts = path[len("/v3/"):].strip("/").split("/")
+        if parts == ["types"]:
+            return self.reply(request, 200, {"volume_types": self.volume_types})
+        if len(parts) == 3 and parts[0] == "types" and parts[2] == "encryption":
+            if self.type_encryption_forbidden:
+                return self.cinder_error(request, 403, "Policy doesn't allow volume_extension:volume_type_encryption "
+                                                       "to be performed.")
+            return self.reply(request, 200, self.type_encryption.get(parts[1], {}))
+        if parts == ["os-availability-zone"]:
+            return self.reply(request, 200, {"availabilityZoneInfo": [
+                dict(zoneName=z, zoneState=dict(available=True)) for z in self.volume_zones]})
+        kinds = {"volumes": (self.volumes, "volume", "volumes"), "snapshots": (self.snapshots, "snapshot", "snapshots"),
+                 "backups": (self.backups, "backup", "backups")}
+        if parts[0] not in kinds:
+            return None
+        store, single, plural = kinds[parts[0]]
+        rest = parts[1:]
+        if not rest and request.method == "POST":
+            return getattr(self, "cinder_create_" + single)(request, body[single])
+        if rest in (["detail"], []) and request.method == "GET":
+            found = [self.view(o) for o in store.values()
+                     if all(str(o.get(k)) == str(v) for k, v in query.items() if k not in ("limit", "marker"))]
+            return self.reply(request, 200, {plural: found})
+        obj = store.get(rest[0])
+        if obj is None:
+            return self.cinder_error(request, 404, "%s %s could not be found." % (single.capitalize(), rest[0]))
+        if len(rest) == 1 and request.method == "GET":
+            obj = self.settle(obj, store)
+            if obj is None:
+                return self.cinder_error(request, 404, "%s %s could not be found." % (single.capitalize(), rest[0]))
+            return self.reply(request, 200, {single: self.view(obj)})
+        if len(rest) == 1 and request.method == "PUT":
+            obj.update(body[single])
+            return self.reply(request, 200, {single: self.view(obj)})
+        if len(rest) == 1 and request.method == "DELETE":
+            refused = getattr(self, "cinder_delete_refusal_" + single)(obj)
+            if refused:
+                return self.cinder_error(request, 400, refused)
+            self.transition(obj, "deleting", None)
+            return self.reply(request, 202)
+        if rest[1:2] == ["metadata"]:
+            if request.method == "POST":
+                obj["metadata"].update(body["metadata"])
+                return self.reply(request, 200, {"metadata": obj["metadata"]})
+            if request.method == "DELETE" and len(rest) == 3:
+                if obj["metadata"].pop(rest[2], None) is None:
+                    return self.cinder_error(request, 404, "Metadata %s could not be found." % rest[2])
+                return self.reply(request, 200)
+            if request.method == "GET":
+                return self.reply(request, 200, {"metadata": obj["metadata"]})
+        if single == "volume" and rest[1:] == ["action"] and "os-extend" in body:
+            new_size = int(body["os-extend"]["new_size"])
+            if obj["status"] not in ("available", "in-use"):
+                return self.cinder_error(request, 400, "Invalid volume: Volume %s status must be available or in-use, "
+                                                       "but current status is: %s." % (obj["id"], obj["status"]))
+            if new_size <= obj["size"]:
+                return self.cinder_error(request, 400, "Invalid input received: New size for extend must be greater "
+                                                       "than current size. (current: %d, extended: %d)."
+                                         % (obj["size"], new_size))
+            self.transition(obj, "extending", dict(status=obj["status"], size=new_size))
+            return self.reply(request, 202)
+        if single == "backup" and rest[1:] == ["restore"]:
+            return self.cinder_restore(request, obj, body["restore"])
+        return None
+
+    def cinder_create_volume(self, request, attrs):
+        zone = attrs.get("availability_zone") or "nova"
+        if zone not in self.volume_zones:
+            return self.cinder_error(request, 400, "Invalid input received: Availability zone '%s' is invalid." % zone)
+        vtype = None
+        snap = None
+        if attrs.get("snapshot_id"):
+            snap = self.snapshots.get(attrs["snapshot_id"])
+            if snap is None or snap["status"] != "available":
+                return self.cinder_error(request, 400, "Invalid snapshot: Originating snapshot status must be one of "
+                                                       "'available' values")
+            source = self.volumes[snap["volume_id"]]
+            if zone != source["availability_zone"]:
+                return self.cinder_error(request, 400, "Invalid input received: Volume must be in the same "
+                                                       "availability zone as the snapshot")
+            if int(attrs["size"]) < snap["size"]:
+                return self.cinder_error(request, 400, "Invalid input received: Volume size '%s'GB cannot be smaller "
+                                                       "than the snapshot size %sGB." % (attrs["size"], snap["size"]))
+            vtype = next(t for t in self.volume_types if t["name"] == source["volume_type"])
+        name = attrs.get("volume_type")
+        if name:
+            vtype = next((t for t in self.volume_types if name in (t["name"], t["id"])), None)
+            if vtype is None:
+                return self.cinder_error(request, 404, "Volume type with name %s could not be found." % name)
+        vtype = vtype or self.volume_types[0]
+        vol = dict(id=str(uuid.uuid4()), name=attrs.get("name"), description=attrs.get("description"),
+                   size=int(attrs["size"]), availability_zone=zone, volume_type=vtype["name"],
+                   encrypted=vtype["id"] in self.type_encryption, metadata=dict(attrs.get("metadata") or {}),
+                   snapshot_id=attrs.get("snapshot_id"), source_volid=None, backup_id=None, attachments=[],
+                   bootable="false", multiattach=False, created_at="2026-01-01T00:00:%02dZ" % (len(self.volumes) % 60),
+                   user_id="u", **{"os-vol-tenant-attr:tenant_id": PROJECT})
+        self.volumes[vol["id"]] = vol
+        self.transition(vol, "creating", dict(status="available"))
+        return self.reply(request, 202, {"volume": self.view(vol)})
+
+    def cinder_delete_refusal_volume(self, vol):
+        if vol["attachments"] or vol["status"] not in ("available", "error", "error_restoring", "error_extending"):
+            return ("Invalid volume: Volume status must be available or error or error_restoring or error_extending or "
+                    "error_managing and must not be migrating, attached, belong to a group, have snapshots, awaiting a "
+                    "transfer, or be disassociated from snapshots after volume transfer.")
+        count = sum(1 for s in self.snapshots.values() if s["volume_id"] == vol["id"])
+        if count:
+            return "Invalid volume: Volume %s still has %d dependent snapshots." % (vol["id"], count)
+        return None
+
+    def cinder_create_snapshot(self, request, attrs):
+        vol = self.volumes.get(attrs["volume_id"])
+        if vol is None:
+            return self.cinder_error(request, 404, "Volume %s could not be found." % attrs["volume_id"])
+        force = str(attrs.get("force")).lower() == "true"
+        if vol["status"] != "available" and not (force and vol["status"] == "in-use"):
+            return self.cinder_error(request, 400, "Invalid volume: Volume %s status must be available, but current "
+                                                   "status is: %s." % (vol["id"], vol["status"]))
+        snap = dict(id=str(uuid.uuid4()), name=attrs.get("name"), description=attrs.get("description"),
+                    volume_id=vol["id"], size=vol["size"], metadata=dict(attrs.get("metadata") or {}),
+                    created_at="2026-01-01T00:01:%02dZ" % (len(self.snapshots) % 60), user_id="u")
+        self.snapshots[snap["id"]] = snap
+        self.transition(snap, "creating", dict(status="available"))
+        return self.reply(request, 202, {"snapshot": self.view(snap)})
+
+    @staticmethod
+    def cinder_delete_refusal_snapshot(snap):
+        if snap["status"] not in ("available", "error"):
+            return "Invalid snapshot: Volume Snapshot status must be available or error."
+        return None
+
+    def cinder_create_backup(self, request, attrs):
+        vol = self.volumes.get(attrs["volume_id"])
+        if vol is None:
+            return self.cinder_error(request, 404, "Volume %s could not be found." % attrs["volume_id"])
+        force = bool(attrs.get("force"))
+        if vol["status"] != "available" and not (force and vol["status"] == "in-use"):
+            return self.cinder_error(request, 400, "Invalid volume: Volume to be backed up must be available or in-use, "
+                                                   "but the current status is \"%s\"." % vol["status"])
+        if (attrs.get("availability_zone") or vol["availability_zone"]) not in self.backup_zones:
+            return self.cinder_error(request, 404, "Service cinder-backup could not be found.")
+        earlier = sorted((b for b in self.backups.values() if b["volume_id"] == vol["id"] and b["status"] == "available"),
+                         key=lambda b: b["data_timestamp"])
+        parent = None
+        if attrs.get("incremental"):
+            if not earlier:
+                return self.cinder_error(request, 400, "Invalid backup: No backups available to do an incremental "
+                                                       "backup.")
+            parent = earlier[-1]
+            parent["has_dependent_backups"] = True
+        stamp = "2026-01-01T00:02:%02dZ" % (len(self.backups) % 60)
+        backup = dict(id=str(uuid.uuid4()), name=attrs.get("name"), description=attrs.get("description"),
+                      volume_id=vol["id"], size=vol["size"], container=attrs.get("container") or "volumebackups",
+                      availability_zone=attrs.get("availability_zone") or vol["availability_zone"],
+                      is_incremental=parent is not None, parent_id=parent["id"] if parent else None,
+                      has_dependent_backups=False, metadata=dict(attrs.get("metadata") or {}), created_at=stamp,
+                      data_timestamp=stamp, snapshot_id=None, object_count=0, fail_reason=None,
+                      encryption_key_id="k-%s" % vol["id"] if vol["encrypted"] else None)
+        self.backups[backup["id"]] = backup
+        self.transition(backup, "creating", dict(status="available"))
+        previous = vol["status"]
+        vol["status"] = "backing-up"
+        vol["_pending"] = [self.cinder_polls, dict(status=previous)]
+        return self.reply(request, 202, {"backup": dict(id=backup["id"], name=backup["name"], links=[])})
+
+    def cinder_delete_refusal_backup(self, backup):
+        if backup["status"] not in ("available", "error"):
+            return "Invalid backup: Backup status must be available or error"
+        if any(b.get("parent_id") == backup["id"] for b in self.backups.values()):
+            return "Invalid backup: Incremental backups exist for this backup."
+        return None
+
+    def cinder_restore(self, request, backup, attrs):
+        vol = self.volumes.get(attrs.get("volume_id"))
+        if vol is None:
+            return self.cinder_error(request, 404, "Volume %s could not be found." % attrs.get("volume_id"))
+        if vol["status"] != "available":
+            return self.cinder_error(request, 400, "Invalid volume: Volume to be restored to must be available")
+        if vol["size"] < backup["size"]:
+            return self.cinder_error(request, 400, "Invalid volume: volume size %d is too small to restore backup of "
+                                                   "size %d." % (vol["size"], backup["size"]))
+        self.transition(vol, "restoring-backup", dict(status="available", backup_id=backup["id"]))
+        self.transition(backup, "restoring", dict(status="available"))
+        return self.reply(request, 202, {"restore": dict(backup_id=backup["id"], volume_id=vol["id"],
+                                                         volume_name=vol["name"])})
 
     # -- Glance -----------------------------------------------------------------
     def glance(self, request, path, query):
