@@ -100,12 +100,15 @@ class Capabilities(object):
     agent) mends what an event drifts (a restarted instance's renamed port); a
     module run that finds drift gives it that long before it mends it and
     reports it, so another run's restart is not reported as this run's change.
+    platform_keys: the platform keeps volume and backup keys itself (Cinder with
+    Barbican); else the collection generates them into key files.
     """
 
-    def __init__(self, mutable, enforces=(), settles=0.0):
+    def __init__(self, mutable, enforces=(), settles=0.0, platform_keys=False):
         self.mutable = dict((kind, tuple(fields)) for kind, fields in mutable.items())
         self.enforces = frozenset(enforces)
         self.settles = settles
+        self.platform_keys = platform_keys
 
     def can_change(self, kind, field):
         return field in self.mutable.get(kind, ())

@@ -147,7 +147,9 @@ options:
         the run state of an existing one alone.
       - V(running), V(stopped) and V(restarted) also set the run state;
         V(restarted) always restarts.
-      - V(absent) deletes the instance.
+      - V(absent) deletes the instance; refused while it may hold a vip or has
+        a volume attached (M(secure_cloud.iaas.volume)), naming them. A volume
+        attached to an instance stays attached across its restarts.
     type: str
     choices: [present, running, stopped, restarted, absent]
     default: present
@@ -332,6 +334,7 @@ from ansible_collections.secure_cloud.iaas.plugins.module_utils.model.instance i
     instance_differences,
 )
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.provider import check_location_allowed
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.model.volume import volumes_of_instance
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.resource import ResourceModule
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.model.vip import instance_vips
 
@@ -464,6 +467,10 @@ class InstanceModule(ResourceModule):
         if vips:
             raise IaasError("instance %s may hold vips: %s" % (current["name"], ", ".join(vips)), field="state",
                             fix="take it out of those vips' allowed_instances (secure_cloud.iaas.vip) first")
+        volumes = volumes_of_instance(current["name"], self.provider.list_volumes())
+        if volumes:
+            raise IaasError("instance %s has volumes attached: %s" % (current["name"], ", ".join(volumes)), field="state",
+                            fix="detach them first (secure_cloud.iaas.volume, instance: null); their data stays")
         if not self.check_mode:
             self.provider.delete_instance(current)
         self.set_resource(current, None, True)

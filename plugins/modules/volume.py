@@ -266,11 +266,13 @@ class VolumeModule(ResourceModule):
         key_file = None
         if desired["encrypted"]:
             key_file = params.get("encryption_key_file") or default_key_file(params["state_dir"], params["name"])
-            if source is not None and source.get("key_file"):
+            if self.provider.capabilities().platform_keys:
+                key_file = None
+            elif source is not None and source.get("key_file"):
                 key_file = source["key_file"]
-            elif self.provider.name == "docker":
+            else:
                 secret_file.read_or_create(key_file, "encryption_key_file", self.check_mode)
-            desired["key_file"] = key_file if self.provider.name == "docker" else None
+            desired["key_file"] = key_file
         with self.provider.transaction():
             if desired["instance"]:
                 check_attachable(desired["name"], desired["instance"], self.provider.list_instances(keys=False),

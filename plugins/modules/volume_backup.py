@@ -217,7 +217,10 @@ class VolumeBackupModule(ResourceModule):
             return self.set_resource(None, backup_result(params["name"], volume["name"], location, volume["location"],
                                                          volume["size"], incremental, labels=labels,
                                                          provider=self.provider.name), True)
-        secret_file.read_or_create(password_file, "password_file", False)
+        if self.provider.capabilities().platform_keys:
+            password_file = None
+        else:
+            secret_file.read_or_create(password_file, "password_file", False)
         # Under the lock: the volume stays as it is (not detached or deleted) while it is read.
         with self.provider.transaction():
             after = self.provider.create_volume_backup(dict(name=params["name"], location=location, labels=labels),

@@ -58,7 +58,8 @@ class OpenStackProvider(Provider):
     def capabilities(self):
         # Nova cannot change a flavor or a keypair without a resize or a rebuild:
         # nothing of an instance changes in place on this provider.
-        return Capabilities(mutable={"vlan": (), "instance": ()}, enforces=("vip_allow_list", "vlan_isolation"))
+        return Capabilities(mutable={"vlan": (), "instance": ()}, enforces=("vip_allow_list", "vlan_isolation"),
+                            platform_keys=True)
 
     # -- catalog --------------------------------------------------------
     def list_images(self):

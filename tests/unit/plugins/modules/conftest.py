@@ -18,6 +18,7 @@ from ansible_collections.secure_cloud.iaas.plugins.module_utils.model.instance i
     instance_result,
 )
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.model.vlan import desired_vlan
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.model.volume import backup_result, snapshot_result
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.provider import Capabilities, Provider
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.store import StateStore
 
@@ -39,6 +40,7 @@ class FakeProvider(Provider):
         self.fail_on_network = None
         self.boot_fails = False
         self.vips = []
+        self.volumes, self.snapshots, self.backups = {}, {}, {}
         self.enforces = ("vip_allow_list", "vlan_isolation")
         self.drifted = []
         self.settles = 0.0
@@ -156,6 +158,77 @@ class FakeProvider(Provider):
     create_vip = update_vip = delete_vip = _unsupported
     prepare_vpn_tunnel = vpn_tunnel_record = plan_vpn_gateway = prepare_vpn_gateway = vpn_drift = _unsupported
     apply_vpn_tunnel = wait_vpn_tunnel = delete_vpn_tunnel = _unsupported
+
+    # Volumes in dicts (the docker and openstack drivers have tests of their own).
+    def list_volumes(self):
+        return [dict(v) for _n, v in sorted(self.volumes.items())]
+
+    def create_volume(self, spec, key_file, source, source_secret):
+        self.writes.append(("create_volume", spec["name"], key_file, source and source["name"], source_secret))
+        self.volumes[spec["name"]] = dict(spec, id="vol-" + spec["name"], status="in-use" if spec["instance"] else "available")
+        return dict(self.volumes[spec["name"]])
+
+    def update_volume(self, current, changes):
+        self.writes.append(("update_volume", current["name"], changes))
+        self.volumes[current["name"]].update(changes)
+        return dict(self.volumes[current["name"]])
+
+    def attach_volume(self, current, instance, mount_path):
+        self.writes.append(("attach_volume", current["name"], instance, mount_path))
+        self.volumes[current["name"]].update(instance=instance, mount_path=mount_path, status="in-use")
+        return dict(self.volumes[current["name"]])
+
+    def detach_volume(self, current):
+        self.writes.append(("detach_volume", current["name"]))
+        self.volumes[current["name"]].update(instance=None, mount_path=None, status="available")
+        return dict(self.volumes[current["name"]])
+
+    def delete_volume(self, current):
+        self.writes.append(("delete_volume", current["name"]))
+        del self.volumes[current["name"]]
+
+    def list_volume_snapshots(self):
+        return [dict(v) for _n, v in sorted(self.snapshots.items())]
+
+    def snapshot_source(self, name):
+        return dict(self.snapshots[name], kind="snapshot")
+
+    def create_volume_snapshot(self, spec, volume):
+        self.writes.append(("create_volume_snapshot", spec["name"], volume["name"]))
+        self.snapshots[spec["name"]] = snapshot_result(spec["name"], volume["name"], volume["location"], volume["size"],
+                                                       volume["encrypted"], created="now", labels=spec["labels"],
+                                                       provider=self.name, resource_id="snap-" + spec["name"])
+        return dict(self.snapshots[spec["name"]])
+
+    def update_volume_snapshot(self, current, labels):
+        self.snapshots[current["name"]]["labels"] = labels
+        return dict(self.snapshots[current["name"]])
+
+    def delete_volume_snapshot(self, current):
+        self.writes.append(("delete_volume_snapshot", current["name"]))
+        del self.snapshots[current["name"]]
+
+    def list_volume_backups(self):
+        return [dict(v) for _n, v in sorted(self.backups.items())]
+
+    def backup_source(self, name):
+        return dict(self.backups[name], kind="backup")
+
+    def create_volume_backup(self, spec, volume, password_file):
+        self.writes.append(("create_volume_backup", spec["name"], volume["name"], spec["location"], password_file))
+        incremental = any(b["volume"] == volume["name"] and b["location"] == spec["location"] for b in self.backups.values())
+        self.backups[spec["name"]] = backup_result(spec["name"], volume["name"], spec["location"], volume["location"],
+                                                   volume["size"], incremental, added_bytes=1, created="now",
+                                                   labels=spec["labels"], provider=self.name, resource_id="b-" + spec["name"])
+        return dict(self.backups[spec["name"]])
+
+    def update_volume_backup(self, current, labels):
+        self.backups[current["name"]]["labels"] = labels
+        return dict(self.backups[current["name"]])
+
+    def delete_volume_backup(self, current):
+        self.writes.append(("delete_volume_backup", current["name"]))
+        del self.backups[current["name"]]
 
     # Helpers for arranging a test.
     def add_vlan(self, name, location, cidr, vlan_type="private", gateway=None, vip_range=None):

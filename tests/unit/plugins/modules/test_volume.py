@@ -1,0 +1,151 @@
+# -*- coding: utf-8 -*-
+# Copyright: secure_cloud maintainers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The volume, volume_snapshot and volume_backup modules against the fake provider: check mode, diff,
+idempotence, the key file, and every refusal before anything is written."""
+
+from __future__ import annotations
+
+import os
+import stat
+
+import pytest
+
+from ansible_collections.secure_cloud.iaas.plugins.modules import instance, volume, volume_backup, volume_snapshot
+
+
+@pytest.fixture
+def cloud(provider, tmp_path):
+    provider.add_vlan("back", "dc1", "10.230.1.0/24")
+    provider.add_instance("db-1", "dc1", [dict(vlan="back", ip="10.230.1.10", interface="eth0")])
+    provider.add_instance("db-2", "dc1", [dict(vlan="back", ip="10.230.1.11", interface="eth0")])
+    provider.add_instance("far-1", "dc2", [dict(vlan="back", ip="10.230.1.12", interface="eth0")])
+    provider.state_dir = str(tmp_path / "state")
+    return provider
+
+
+def args(cloud, **kwargs):
+    base = dict(name="data", state_dir=cloud.state_dir)
+    base.update(kwargs)
+    return base
+
+
+def test_create_generates_a_private_key_once_and_is_idempotent(cloud, run_module):
+    failed, result = run_module(volume.main, args(cloud, location="dc1", size=2, instance="db-1", mount_path="/srv/db"),
+                                diff=True)
+    assert not failed, result
+    key_file = os.path.join(cloud.state_dir, "volumes", "data.key")
+    assert result["changed"] and result["volume"]["key_file"] == key_file
+    assert stat.S_IMODE(os.stat(key_file).st_mode) == 0o600
+    with open(key_file) as handle:
+        key = handle.read()
+    assert len(key.strip()) >= 32 and key.strip() not in str(result)
+    assert result["diff"]["before"] == {} and result["diff"]["after"]["instance"] == "db-1"
+    assert cloud.writes == [("create_volume", "data", key_file, None, None)]
+    failed, again = run_module(volume.main, args(cloud, location="dc1", size=2, instance="db-1", mount_path="/srv/db"))
+    assert not failed and not again["changed"]
+    with open(key_file) as handle:
+        assert handle.read() == key
+    assert len(cloud.writes) == 1
+
+
+def test_check_mode_create_writes_no_key_and_nothing(cloud, run_module):
+    failed, result = run_module(volume.main, args(cloud, location="dc1", size=2), check=True)
+    assert not failed and result["changed"] and result["volume"]["encrypted"]
+    assert not os.path.exists(os.path.join(cloud.state_dir, "volumes", "data.key"))
+    assert cloud.writes == [] and cloud.volumes == {}
+
+
+@pytest.mark.parametrize("extra, field", [
+    (dict(size=1), "size"),
+    (dict(location="dc2"), "location"),
+    (dict(encrypted=False), "encrypted"),
+    (dict(instance="db-2"), "instance"),
+])
+def test_what_cannot_change_is_refused_before_any_write(cloud, run_module, extra, field):
+    run_module(volume.main, args(cloud, location="dc1", size=2, instance="db-1"))
+    writes = list(cloud.writes)
+    failed, result = run_module(volume.main, args(cloud, **extra))
+    assert failed and result["msg"].startswith(field + ":"), result["msg"]
+    assert cloud.writes == writes
+
+
+def test_grow_detach_and_attach_elsewhere_in_check_mode_then_for_real(cloud, run_module):
+    run_module(volume.main, args(cloud, location="dc1", size=2, instance="db-1"))
+    del cloud.writes[:]
+    failed, result = run_module(volume.main, args(cloud, size=3, instance=None), check=True, diff=True)
+    assert not failed and result["changed"] and cloud.writes == []
+    assert result["diff"]["before"]["size"] == 2 and result["diff"]["after"]["size"] == 3
+    assert result["diff"]["after"]["instance"] is None
+    failed, result = run_module(volume.main, args(cloud, size=3, instance=None))
+    assert not failed and cloud.writes == [("update_volume", "data", {"size": 3}), ("detach_volume", "data")]
+    failed, result = run_module(volume.main, args(cloud, instance="db-2"))
+    assert not failed and result["volume"]["mount_path"] == "/mnt/data"
+    assert cloud.writes[-1] == ("attach_volume", "data", "db-2", "/mnt/data")
+
+
+def test_attach_in_another_location_is_refused(cloud, run_module):
+    run_module(volume.main, args(cloud, location="dc1", size=2))
+    failed, result = run_module(volume.main, args(cloud, instance="far-1"))
+    assert failed and "instance: instance far-1 is in dc2" in result["msg"]
+    assert not any(w[0] == "attach_volume" for w in cloud.writes)
+
+
+def test_delete_refused_while_attached_or_snapshotted_then_done(cloud, run_module):
+    run_module(volume.main, args(cloud, location="dc1", size=2, instance="db-1"))
+    failed, result = run_module(volume.main, args(cloud, state="absent"))
+    assert failed and "attached to db-1" in result["msg"] and "instance: null" in result["msg"]
+    failed, result = run_module(instance.main, dict(name="db-1", state="absent"))
+    assert failed and "volumes attached: data" in result["msg"]
+    assert "db-1" in cloud.instances
+    run_module(volume.main, args(cloud, instance=None))
+    run_module(volume_snapshot.main, dict(name="snap", volume="data"))
+    failed, result = run_module(volume.main, args(cloud, state="absent"))
+    assert failed and "still has snapshots: snap" in result["msg"]
+    run_module(volume_snapshot.main, dict(name="snap", state="absent"))
+    failed, result = run_module(volume.main, args(cloud, state="absent"))
+    assert not failed and result["changed"] and cloud.volumes == {}
+
+
+def test_snapshot_is_taken_once_and_a_volume_made_from_it(cloud, run_module):
+    run_module(volume.main, args(cloud, location="dc1", size=2))
+    failed, result = run_module(volume_snapshot.main, dict(name="snap", volume="data"), check=True)
+    assert not failed and result["changed"] and cloud.snapshots == {}
+    failed, result = run_module(volume_snapshot.main, dict(name="snap", volume="data"))
+    assert not failed and result["changed"] and result["volume_snapshot"]["location"] == "dc1"
+    failed, result = run_module(volume_snapshot.main, dict(name="snap", volume="data"))
+    assert not failed and not result["changed"]
+    failed, result = run_module(volume_snapshot.main, dict(name="snap", volume="other"))
+    assert failed and result["msg"].startswith("volume:")
+    failed, result = run_module(volume.main, args(cloud, name="copy", snapshot="snap", size=1))
+    assert failed and result["msg"].startswith("size:") and "copy" not in cloud.volumes
+    failed, result = run_module(volume.main, args(cloud, name="copy", snapshot="snap"))
+    assert not failed and result["volume"]["source"] == "snap" and result["volume"]["size"] == 2
+    assert cloud.writes[-1][:4] == ("create_volume", "copy", os.path.join(cloud.state_dir, "volumes", "copy.key"), "snap")
+
+
+def test_backup_outside_allowed_locations_is_refused_before_anything(cloud, run_module):
+    run_module(volume.main, args(cloud, location="dc1", size=2))
+    writes = list(cloud.writes)
+    failed, result = run_module(volume_backup.main, dict(name="b1", volume="data", backup_location="dc9",
+                                                         allowed_locations=["dc1", "dc2"], state_dir=cloud.state_dir))
+    assert failed and result["msg"].startswith("backup_location:") and "data-residency policy" in result["msg"]
+    assert cloud.writes == writes and not os.path.exists(os.path.join(cloud.state_dir, "backups"))
+
+
+def test_backups_are_incremental_after_the_first_and_restore_into_a_new_volume(cloud, run_module):
+    run_module(volume.main, args(cloud, location="dc1", size=2))
+    common = dict(volume="data", backup_location="dc2", allowed_locations=["dc1", "dc2"], state_dir=cloud.state_dir)
+    failed, first = run_module(volume_backup.main, dict(common, name="b1"))
+    assert not failed and not first["volume_backup"]["incremental"]
+    password = os.path.join(cloud.state_dir, "backups", "dc2.key")
+    assert stat.S_IMODE(os.stat(password).st_mode) == 0o600
+    failed, second = run_module(volume_backup.main, dict(common, name="b2"))
+    assert second["volume_backup"]["incremental"]
+    failed, again = run_module(volume_backup.main, dict(common, name="b2"))
+    assert not failed and not again["changed"]
+    failed, result = run_module(volume.main, args(cloud, name="restored", backup="b2", location="dc1"))
+    assert not failed and result["volume"]["source"] == "b2"
+    assert cloud.writes[-1][3:] == ("b2", password)
+    failed, result = run_module(volume.main, args(cloud, name="nothing", backup="b9", location="dc1"))
+    assert failed and result["msg"].startswith("backup: backup b9 does not exist")
