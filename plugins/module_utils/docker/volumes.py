@@ -434,6 +434,11 @@ class Volumes(object):
 
     def delete_backup(self, current):
         rec = self.store.get(BACKUP_KIND, current["name"])
-        self._restic(rec["location"], rec["password_file"], ["forget", "--prune", rec["restic_id"]],
-                     "remove backup %s" % current["name"])
+        location = rec["location"]
+        if any(other != current["name"] and r["location"] == location for other, r in self.store.list(BACKUP_KIND).items()):
+            self._restic(location, rec["password_file"], ["forget", "--prune", rec["restic_id"]],
+                         "remove backup %s" % current["name"])
+        else:
+            # The location's last backup: its repository goes with it.
+            shutil.rmtree(self.repository(location), ignore_errors=True)
         self.store.delete(BACKUP_KIND, current["name"])
