@@ -3,13 +3,19 @@
 # is and never touched. Otherwise, on Debian/Ubuntu as root, docker.io is
 # installed and dockerd started in the background.
 set -euo pipefail
-# The Docker provider also programs the vlans' bridges with nft from the host.
-if ! command -v nft >/dev/null 2>&1; then
+# What the Docker provider runs on the host: nft for the vlans' bridges and the
+# vip guard; gocryptfs, e2fsprogs and restic for volumes (ciphertext in an ext4
+# image, backups).
+missing=()
+for tool in nft:nftables gocryptfs:gocryptfs mkfs.ext4:e2fsprogs restic:restic; do
+  command -v "${tool%%:*}" >/dev/null 2>&1 || missing+=("${tool#*:}")
+done
+if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "docker: installing nftables for the vlan guard"
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nftables >/dev/null
+    echo "docker: installing ${missing[*]} for the provider's host side"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
   else
-    echo "docker: 'nft' is missing; install nftables (the vip guard needs it) and run again" >&2; exit 1
+    echo "docker: missing on this host: ${missing[*]}; install them (the vip guard and volumes need them) and run again" >&2; exit 1
   fi
 fi
 # Every instance runs systemd, which holds several inotify instances; all of them
