@@ -14,6 +14,7 @@ benches=(
   "hardening:bench/hardening_scores.sh debian12"
   "vpn:python bench/vpn.py"
   "load:python bench/load.py"
+  "storage:python bench/storage.py 256"
 )
 summary=()
 total=$SECONDS
