@@ -90,10 +90,10 @@ def main():
                                                        labels={}, instance=None, mount_path=None), key, None, None))
         paths = dict((n, volumes.open(n, provider.store.get("volume", n))) for n in ("bench-enc", "bench-plain"))
         for name, label in (("bench-enc", "encrypted"), ("bench-plain", "plain")):
-            seconds, _ = timed(lambda: write_files(paths[name], megabytes))
+            seconds = timed(lambda: write_files(paths[name], megabytes))[0]
             figures["write_%s_mb_s" % label] = round(megabytes / seconds, 1)
             drop_caches()
-            seconds, _ = timed(lambda: read_files(paths[name]))
+            seconds = timed(lambda: read_files(paths[name]))[0]
             figures["read_%s_mb_s" % label] = round(megabytes / seconds, 1)
         source = paths["bench-enc"]
         volume = provider.get_volume("bench-enc")
@@ -107,17 +107,17 @@ def main():
             figures["backup_%s_s" % round_name] = round(seconds, 2)
             figures["backup_%s_added_mb" % round_name] = round((backup["added_bytes"] or 0) / 1048576.0, 1)
             drop_caches()
-            seconds, _ = timed(lambda: subprocess.run("tar -C %s -cf - . | gzip -1 > %s" % (source, peer_archive),
-                                                      shell=True, check=True))
+            seconds = timed(lambda: subprocess.run("tar -C %s -cf - . | gzip -1 > %s" % (source, peer_archive),
+                                                   shell=True, check=True))[0]
             figures["peer_tar_gzip_%s_s" % round_name] = round(seconds, 2)
             figures["peer_tar_gzip_%s_mb" % round_name] = round(os.path.getsize(peer_archive) / 1048576.0, 1)
         volumes.close("bench-enc")
-        seconds, _ = timed(lambda: locked(lambda: provider.create_volume(
+        seconds = timed(lambda: locked(lambda: provider.create_volume(
             dict(name="bench-restored", location="bench-dc1", size=size_gb, encrypted=True, labels={}, instance=None,
-                 mount_path=None, source="bench-second"), key, provider.backup_source("bench-second"), password)))
+                 mount_path=None, source="bench-second"), key, provider.backup_source("bench-second"), password)))[0]
         figures["restore_s"] = round(seconds, 2)
         peer = volumes.open("bench-peer", provider.store.get("volume", "bench-peer"))
-        seconds, _ = timed(lambda: subprocess.run(["tar", "-C", peer, "-xzf", peer_archive], check=True))
+        seconds = timed(lambda: subprocess.run(["tar", "-C", peer, "-xzf", peer_archive], check=True))[0]
         figures["peer_untar_s"] = round(seconds, 2)
     finally:
         with provider.transaction():

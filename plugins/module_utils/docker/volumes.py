@@ -38,7 +38,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
 import time
 
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.docker import guest
@@ -50,10 +49,10 @@ KIND, SNAPSHOT_KIND, BACKUP_KIND = "volume", "volume_snapshot", "volume_backup"
 RUN_DIR = "/run/secure-cloud-iaas/volumes"
 BACKUPS_DIR = "/var/lib/secure-cloud-iaas/backups"
 GIB = 1024 ** 3
+CLOSE_TIMEOUT = 10
 # The tools on the engine's host and the Debian packages that have them.
 TOOLS = {"gocryptfs": "gocryptfs", "mkfs.ext4": "e2fsprogs", "resize2fs": "e2fsprogs", "fsfreeze": "util-linux",
          "restic": "restic"}
-MOUNT_TIMEOUT = 20
 
 
 class Volumes(object):
@@ -129,39 +128,35 @@ class Volumes(object):
         return data
 
     def _gocryptfs(self, name, key_file, cipher, data):
-        """gocryptfs in the foreground of a process of its own: a daemonised one keeps the
-        module's output pipes open. Its messages go to a log beside the mount."""
-        if shutil.which("gocryptfs") is None:
-            raise ProviderError("gocryptfs is not installed on the Docker host", fix="apt-get install gocryptfs there")
+        """gocryptfs mounts, then goes on as a daemon of its own session (its later messages go to
+        syslog); a wrong key or a broken cipher directory fails here, before it detaches."""
         if not key_file or not os.path.exists(key_file):
             raise ProviderError("the key of volume %s (%s) is missing" % (name, key_file), field="encryption_key_file",
                                 fix="put the key file back where it was; without it the data cannot be read")
-        log_path = os.path.join(RUN_DIR, name, "gocryptfs.log")
-        with open(log_path, "w") as log:
-            proc = subprocess.Popen(["gocryptfs", "-fg", "-nosyslog", "-allow_other", "-passfile", key_file, cipher, data],
-                                    stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
-                                    close_fds=True)
-        deadline = time.monotonic() + MOUNT_TIMEOUT
-        while not self._is_mounted(data):
-            if proc.poll() is not None or time.monotonic() > deadline:
-                with open(log_path) as log:
-                    said = log.read().strip()
-                if proc.poll() is None:
-                    proc.kill()
-                fix = "check that encryption_key_file is this volume's key" if proc.returncode == 12 else \
-                    "see %s" % log_path
-                raise ProviderError("could not open volume %s: gocryptfs %s: %s" % (
-                    name, "exited %s" % proc.returncode if proc.returncode is not None else "did not mount in time",
-                    said[-300:]), fix=fix)
-            time.sleep(0.02)
+        if shutil.which("gocryptfs") is None:
+            raise ProviderError("gocryptfs is not installed on the Docker host", fix="apt-get install gocryptfs there")
+        rc, out, err = self.run(["gocryptfs", "-q", "-allow_other", "-passfile", key_file, cipher, data])
+        if rc != 0:
+            # gocryptfs exits 12 for a wrong password (here: a key that is not this volume's).
+            fix = "check that encryption_key_file is this volume's key" if rc == 12 else "see the message above"
+            raise ProviderError("could not open volume %s: gocryptfs exited %s: %s" % (name, rc, (err or out).strip()[-300:]),
+                                fix=fix)
 
     def close(self, name):
         """Unmount the plaintext and the image (nothing when they are not mounted)."""
         data, lower = self.data(name), self.lower(name)
         if self._is_mounted(data):
             self._cmd(["umount", data], "close volume %s (%s is busy on the host)" % (name, data))
-        if self._is_mounted(lower):
-            self._cmd(["umount", lower], "unmount the image of %s" % name)
+        # gocryptfs exits a moment after its unmount, and holds the image's files until then.
+        deadline = time.monotonic() + CLOSE_TIMEOUT
+        while self._is_mounted(lower):
+            rc, out, err = self.run(["umount", lower])
+            if rc == 0:
+                break
+            if time.monotonic() > deadline:
+                raise ProviderError("could not unmount the image of %s: %s" % (name, (err or out).strip()[-300:]),
+                                    fix="see what holds %s on the Docker host (fuser -m %s)" % (lower, lower))
+            time.sleep(0.1)
 
     # -- volumes ----------------------------------------------------------------------
     def create(self, spec, key_file, source, source_secret):

@@ -549,11 +549,10 @@ class FakeCloud(object):
                 return self.reply(request, 404, {"itemNotFound": {"code": 404, "message": "Volume %s could not be found."
                                                                   % volume_id}})
             if vol["status"] != "available":
-                return self.reply(request, 400, {"badRequest": {"code": 400, "message": (
-                    "Invalid volume: volume %s status must be 'available'. Currently in '%s'" % (volume_id,
-                                                                                             vol["status"]))}})
-            device = "/dev/vd%s" % "bcdefgh"[sum(1 for v in self.volumes.values()
-                                               if any(a["server_id"] == server_id for a in v["attachments"]))]
+                message = "Invalid volume: volume %s status must be 'available'. Currently in '%s'" % (volume_id, vol["status"])
+                return self.reply(request, 400, {"badRequest": {"code": 400, "message": message}})
+            in_use = sum(1 for v in self.volumes.values() if any(a["server_id"] == server_id for a in v["attachments"]))
+            device = "/dev/vd%s" % "bcdefgh"[in_use]
             attachment = dict(id=str(uuid.uuid4()), attachment_id=str(uuid.uuid4()), volume_id=volume_id,
                               server_id=server_id, host_name="compute-1", device=device,
                               attached_at="2026-01-01T00:00:00Z")
