@@ -119,8 +119,8 @@ options:
   volume_types:
     description:
       - For O(provider=openstack) - the Cinder volume type of new volumes, a
-        dictionary with C(encrypted) (the type for C(encrypted: true) volumes)
-        and C(unencrypted) (for C(encrypted: false)), for example C(encrypted)
+        dictionary with C(encrypted) (the type for encrypted volumes)
+        and C(unencrypted) (for unencrypted ones), for example C(encrypted)
         set to C(LUKS).
       - Without C(encrypted), the one type of the cloud whose encryption is
         set; Cinder shows a type's encryption to admins only, so a project
