@@ -74,6 +74,18 @@ options:
         V(null) to detach it. Left out, the attachment stays as it is.
       - Detaching is refused while a process in the instance uses the mount.
     type: raw
+  follow_vip:
+    description:
+      - Keep the volume attached to whichever instance holds this vip (the
+        active of a keepalived pair). When the vip moves, the old holder is
+        fenced first (its processes that use the volume are killed and the
+        mount is taken away), then the new holder gets it, so two instances
+        never have it at once. The host agent watches the vip's holder ten
+        times a second; every module run checks it too.
+      - V(null) stops following and leaves the volume where it is.
+      - Mutually exclusive with O(instance). Only on the C(docker) provider
+        with a local engine.
+    type: raw
   mount_path:
     description:
       - Where the volume appears in the instance. Defaults to C(/mnt/<name>).
@@ -182,6 +194,10 @@ volume:
       description: Where it appears in that instance, or null.
       type: str
       sample: /srv/db
+    follow_vip:
+      description: The vip whose holder it is attached to, or null.
+      type: str
+      sample: db
     source:
       description: The snapshot or backup it was made from, or null.
       type: str
@@ -213,6 +229,8 @@ from ansible_collections.secure_cloud.iaas.plugins.module_utils.model.volume imp
     VOLUME_MUTUALLY_EXCLUSIVE,
     attachment_change,
     check_attachable,
+    check_followable,
+    follow_change,
     check_volume_request,
     default_backup_password_file,
     default_key_file,
@@ -277,6 +295,8 @@ class VolumeModule(ResourceModule):
             if desired["instance"]:
                 check_attachable(desired["name"], desired["instance"], self.provider.list_instances(keys=False),
                                  desired["location"])
+            if desired["follow_vip"]:
+                self.check_follow(desired["name"], desired["follow_vip"], desired["location"])
             if self.check_mode:
                 return self.set_resource(None, desired, True)
             after = self.provider.create_volume(desired, key_file, source, secret)
@@ -285,7 +305,11 @@ class VolumeModule(ResourceModule):
     def present(self, current):
         params = self.params
         changes = volume_changes(current, params)
-        attach = attachment_change(current, params, self.given("instance"))
+        following = follow_change(current, params, self.given("follow_vip"))
+        changes.update(following)
+        # Where a volume that follows a vip is attached is the vip's business.
+        attach = None if current.get("follow_vip") or following.get("follow_vip") else \
+            attachment_change(current, params, self.given("instance"))
         if attach and attach[0] and current["instance"] and current["instance"] != attach[0]:
             raise IaasError("volume %s is attached to %s; a volume is attached to one instance at a time"
                             % (current["name"], current["instance"]), field="instance",
@@ -298,6 +322,8 @@ class VolumeModule(ResourceModule):
         with self.provider.transaction():
             if attach and attach[0]:
                 check_attachable(current["name"], attach[0], self.provider.list_instances(keys=False), current["location"])
+            if following.get("follow_vip"):
+                self.check_follow(current["name"], following["follow_vip"], current["location"])
             if self.check_mode:
                 return self.set_resource(current, after, True)
             if changes:
@@ -309,9 +335,18 @@ class VolumeModule(ResourceModule):
                     after = self.provider.attach_volume(after, attach[0], attach[1])
         self.set_resource(current, after, True)
 
+    def check_follow(self, name, vip, location):
+        if "volume_follows_vip" not in self.provider.capabilities().enforces:
+            raise IaasError("the %s provider cannot move a volume to whoever holds a vip" % self.provider.name,
+                            field="follow_vip", fix="attach the volume with instance instead")
+        check_followable(name, vip, self.provider.list_vips(), location)
+
     def absent(self, current):
         if current is None:
             return self.set_resource(None, None, False)
+        if current.get("follow_vip"):
+            raise IaasError("volume %s follows vip %s" % (current["name"], current["follow_vip"]), field="state",
+                            fix="stop that first (follow_vip: null), detach it (instance: null), then delete it")
         if current["instance"]:
             raise IaasError("volume %s is attached to %s" % (current["name"], current["instance"]), field="state",
                             fix="detach it first (instance: null), then delete it")

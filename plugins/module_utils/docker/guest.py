@@ -32,6 +32,7 @@ import ctypes
 import errno
 import fcntl
 import os
+import time
 
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.errors import ProviderError
 
@@ -309,3 +310,69 @@ def _raise_for(code, name, mounting, making):
     else:
         what = mounting
     raise ProviderError("could not change the mounts of %s: %s failed" % (name, what), fix="run as root on the Docker host")
+
+
+def holds_address(pid, address):
+    """Whether ADDRESS is a local address in the network namespace of PID: read from its fib_trie
+    (a file read, no process started, so the host agent can ask it ten times a second)."""
+    try:
+        with open("/proc/%d/net/fib_trie" % pid) as handle:
+            lines = handle.read().splitlines()
+    except OSError:
+        return False
+    return address in local_addresses(lines)
+
+
+def local_addresses(fib_trie_lines):
+    """The addresses a fib_trie lists as its own: a leaf "|-- 10.0.0.5" with a "/32 host LOCAL" line
+    among the lines that follow it."""
+    out, leaf = set(), None
+    for line in fib_trie_lines:
+        text = line.strip()
+        if text.startswith("|-- "):
+            leaf = text[4:]
+        elif text.startswith("/"):
+            if leaf and text.startswith("/32 host LOCAL"):
+                out.add(leaf)
+        else:
+            leaf = None
+    return out
+
+
+def fence_mount(pid, name, target, device):
+    """Take TARGET (a mount of DEVICE, an st_dev) from the guest whose init is PID even while its
+    processes use it: every process of the guest with a file, its working directory or its root on
+    it is killed first (what a cluster's file system resource does with force_unmount), so nothing
+    there writes to it once another instance has it. [pid] of the processes killed."""
+    try:
+        namespace = os.stat("/proc/%d/ns/mnt" % pid).st_ino
+    except OSError:
+        return []  # the guest is gone, and its mounts with it
+    killed = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == pid:
+            continue
+        proc = "/proc/" + entry
+        try:
+            if os.stat(proc + "/ns/mnt").st_ino != namespace:
+                continue
+            paths = [proc + "/cwd", proc + "/root"] + [proc + "/fd/" + fd for fd in os.listdir(proc + "/fd")]
+        except OSError:
+            continue
+        for path in paths:
+            try:
+                if os.stat(path).st_dev == device:
+                    os.kill(int(entry), 9)
+                    killed.append(int(entry))
+                    break
+            except OSError:
+                continue
+    for _ in range(50):
+        try:
+            eject_mount(pid, name, target)
+            return killed
+        except ProviderError:
+            # A killed process lets go of its files once it is reaped.
+            time.sleep(0.05)
+    eject_mount(pid, name, target)
+    return killed

@@ -54,7 +54,7 @@ class DockerProvider(Provider):
         # host-side tables (isolation, vip guard) are made from the engine's
         # host: a remote engine gets none from here.
         return Capabilities(mutable={"vlan": (), "instance": ("cpus", "memory", "ssh_public_keys")},
-                            enforces=(("vip_allow_list", "vlan_isolation", "guest_confinement")
+                            enforces=(("vip_allow_list", "vlan_isolation", "guest_confinement", "volume_follows_vip")
                                       if self.engine.is_local() else ()),
                             settles=agent.SETTLES if self._agent_started else 0.0)
 
@@ -80,6 +80,7 @@ class DockerProvider(Provider):
         if self.vlans.ensure_isolation(apply):
             drifted.append("vlan isolation table")
         drifted.extend(self.vips.repair(apply))
+        drifted.extend(self.volumes.follow(apply))
         if self.store.list("vpn_tunnel"):
             if self.vpn.bridge_rules(apply):
                 drifted.append("VPN bridge rules")

@@ -46,6 +46,7 @@ from ansible_collections.secure_cloud.iaas.plugins.module_utils.errors import Pr
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.model.volume import backup_result, snapshot_result, volume_result
 
 KIND, SNAPSHOT_KIND, BACKUP_KIND = "volume", "volume_snapshot", "volume_backup"
+VIP_KIND = "vip"  # vips.KIND: a volume may follow a vip
 RUN_DIR = "/run/secure-cloud-iaas/volumes"
 BACKUPS_DIR = "/var/lib/secure-cloud-iaas/backups"
 GIB = 1024 ** 3
@@ -105,7 +106,8 @@ class Volumes(object):
             status = "error: image file missing"
         return volume_result(name, rec["location"], rec["size"], rec["encrypted"], instance=rec.get("instance"),
                              mount_path=rec.get("mount_path"), key_file=rec.get("key_file"), source=rec.get("source"),
-                             status=status, labels=rec.get("labels"), provider="docker", resource_id=rec["id"])
+                             follow_vip=rec.get("follow_vip"), status=status, labels=rec.get("labels"), provider="docker",
+                             resource_id=rec["id"])
 
     # -- open and close on the host ----------------------------------------------------
     @staticmethod
@@ -168,7 +170,9 @@ class Volumes(object):
         rec = dict(id="vol-%s" % os.urandom(6).hex(), location=spec["location"], size=spec["size"],
                    encrypted=spec["encrypted"], key_file=key_file if spec["encrypted"] else None,
                    source=spec.get("source"), labels=spec["labels"], instance=None, mount_path=None,
-                   created=time.time())
+                   follow_vip=spec.get("follow_vip"), created=time.time())
+        if rec["follow_vip"]:
+            rec["mount_path"] = spec["mount_path"]
         try:
             if source is not None and source.get("kind") == SNAPSHOT_KIND:
                 self._cmd(["cp", "--sparse=always", self.snapshot_image(source["name"]), image],
@@ -193,6 +197,12 @@ class Volumes(object):
                 if source is not None:
                     self.restore_into(name, rec, source, source_secret)
             self.store.put(KIND, name, rec)
+            if rec["follow_vip"]:
+                self.follow()
+                rec = self.store.get(KIND, name)
+                if not rec.get("instance"):
+                    self.close(name)
+                return self._result(name, rec)
             if not spec.get("instance"):
                 self.close(name)
                 return self._result(name, rec)
@@ -220,7 +230,14 @@ class Volumes(object):
             rec["size"] = changes["size"]
         if "labels" in changes:
             rec["labels"] = changes["labels"]
+        if "follow_vip" in changes:
+            rec["follow_vip"] = changes["follow_vip"]
+            if changes["follow_vip"]:
+                rec["mount_path"] = changes.get("mount_path") or rec.get("mount_path")
         self.store.put(KIND, current["name"], rec)
+        if rec.get("follow_vip"):
+            self.follow()
+            rec = self.store.get(KIND, current["name"])
         return self._result(current["name"], rec)
 
     def _grow_image(self, name, size):
@@ -290,12 +307,58 @@ class Volumes(object):
     def delete(self, current):
         self._remove_quietly(current["name"])
 
+    # -- a volume that follows a vip ---------------------------------------------------------
+    def following(self):
+        return dict((n, r) for n, r in self.store.list(KIND).items() if r.get("follow_vip"))
+
+    def vip_holder(self, vip_name):
+        """The instance that has the vip's address now (read from the network), or None."""
+        vip = self.store.get(VIP_KIND, vip_name)
+        if vip is None:
+            return None
+        for instance in vip["allowed_instances"]:
+            pid = self._running_pid(instance)
+            if pid and guest.holds_address(pid, vip["address"]):
+                return instance
+        return None
+
+    def follow(self, apply=True):
+        """Each volume that follows a vip attached where the vip is: [what moved (would move)].
+
+        The old holder is fenced first (its processes that use the volume are killed and the mount
+        taken away), then the new one gets it: never two at once."""
+        moved = []
+        for name, rec in sorted(self.following().items()):
+            holder = self.vip_holder(rec["follow_vip"])
+            if holder is None:
+                # With no holder (both down) the volume stays where it was, fenced by that instance's death.
+                continue
+            if holder == rec.get("instance") and guest.mounted_at(rec["mount_path"], self._running_pid(holder)):
+                continue
+            moved.append("volume %s to %s (follows vip %s)" % (name, holder, rec["follow_vip"]))
+            if apply:
+                self.move(name, rec, holder)
+        return moved
+
+    def move(self, name, rec, holder):
+        data = self.open(name, rec)
+        old = rec.get("instance")
+        old_pid = self._running_pid(old) if old and old != holder else None
+        if old_pid:
+            guest.fence_mount(old_pid, container_name(old), rec["mount_path"], os.stat(data).st_dev)
+        new_pid = self._running_pid(holder)
+        if new_pid:
+            guest.inject_mount(new_pid, container_name(holder), data, rec["mount_path"])
+        rec["instance"] = holder
+        self.store.put(KIND, name, rec)
+
     def mounts_of(self, instance):
         """[(host path, guest path)] of the volumes attached to INSTANCE, each opened on the host:
         what guest.prepare places before the guest boots."""
         out = []
         for name, rec in sorted(self.store.list(KIND).items()):
-            if rec.get("instance") == instance:
+            # A volume that follows a vip goes to an instance only once it holds the vip (follow()).
+            if rec.get("instance") == instance and not rec.get("follow_vip"):
                 out.append((self.open(name, rec), rec["mount_path"]))
         return out
 

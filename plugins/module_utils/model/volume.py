@@ -40,13 +40,15 @@ VOLUME_ARGUMENT_SPEC = dict(
     encryption_key_file=dict(type="path"),
     # Three meanings, as a vip's holder: omitted (leave as is), null (detach), a name (attach there).
     instance=dict(type="raw"),
+    # As instance: omitted (leave as is), null (stop following, stay attached), a vip's name.
+    follow_vip=dict(type="raw"),
     mount_path=dict(type="str"),
     snapshot=dict(type="str"),
     backup=dict(type="str"),
     labels=dict(type="dict"),
     state=dict(type="str", choices=["present", "absent"], default="present"),
 )
-VOLUME_MUTUALLY_EXCLUSIVE = [["snapshot", "backup"]]
+VOLUME_MUTUALLY_EXCLUSIVE = [["snapshot", "backup"], ["instance", "follow_vip"]]
 
 VOLUME_SNAPSHOT_ARGUMENT_SPEC = dict(
     name=dict(type="str", required=True),
@@ -70,11 +72,12 @@ SYSTEM_PATHS = ("/", "/bin", "/boot", "/dev", "/etc", "/lib", "/lib64", "/proc",
 
 
 def volume_result(name, location, size, encrypted, instance=None, mount_path=None, key_file=None, source=None,
-                  status="available", labels=None, provider=None, resource_id=None):
-    """The one shape of a volume. ``key_file`` is where its key is (a path, never the key)."""
+                  follow_vip=None, status="available", labels=None, provider=None, resource_id=None):
+    """The one shape of a volume. ``key_file`` is where its key is (a path, never the key); ``follow_vip``
+    the vip whose holder it is attached to (``instance``: that holder now)."""
     return dict(name=name, location=location, size=size, encrypted=bool(encrypted), instance=instance,
-                mount_path=mount_path if instance else None, key_file=key_file, source=source, status=status,
-                labels=dict(labels or {}), provider=provider, id=resource_id)
+                mount_path=mount_path if instance or follow_vip else None, key_file=key_file, source=source,
+                follow_vip=follow_vip, status=status, labels=dict(labels or {}), provider=provider, id=resource_id)
 
 
 def snapshot_result(name, volume, location, size, encrypted, created=None, labels=None, provider=None, resource_id=None):
@@ -122,6 +125,12 @@ def check_volume_request(params):
         check_name(instance, field="instance")
     if params.get("mount_path") is not None:
         check_mount_path(params["mount_path"])
+    follow = params.get("follow_vip")
+    if follow is not None:
+        if not isinstance(follow, str):
+            raise IaasError("must be a vip's name, or null to stop following", field="follow_vip",
+                            fix="give e.g. follow_vip: db")
+        check_name(follow, field="follow_vip")
     for field in ("snapshot", "backup"):
         if params.get(field) is not None:
             check_name(params[field], field=field)
@@ -158,11 +167,11 @@ def desired_volume(params, provider_name, source=None):
         raise IaasError("snapshot %s is %s; a volume made from it is the same" % (
             source["name"], "encrypted" if source["encrypted"] else "not encrypted"), field="encrypted",
             fix="leave encrypted out")
-    instance = params.get("instance")
+    instance, follow = params.get("instance"), params.get("follow_vip")
     return volume_result(params["name"], location, size, encrypted, instance=instance,
-                         mount_path=(params.get("mount_path") or default_mount_path(params["name"])) if instance else None,
-                         source=source["name"] if source else None, labels=check_labels(params.get("labels")),
-                         provider=provider_name)
+                         mount_path=(params.get("mount_path") or default_mount_path(params["name"])) if instance or follow
+                         else None, follow_vip=follow, source=source["name"] if source else None,
+                         labels=check_labels(params.get("labels")), provider=provider_name)
 
 
 def volume_changes(current, params):
@@ -189,6 +198,27 @@ def volume_changes(current, params):
     if params.get("labels") is not None and check_labels(params["labels"]) != current["labels"]:
         changes["labels"] = check_labels(params["labels"])
     return changes
+
+
+def follow_change(current, params, given_follow):
+    """{follow_vip, mount_path} when the task changes which vip the volume follows, else {}."""
+    if not given_follow or params.get("follow_vip") == current.get("follow_vip"):
+        return {}
+    change = dict(follow_vip=params.get("follow_vip"))
+    if params.get("follow_vip"):
+        change["mount_path"] = params.get("mount_path") or current.get("mount_path") or default_mount_path(current["name"])
+    return change
+
+
+def check_followable(volume_name, vip_name, vips, location):
+    """The vip exists and is in the volume's location."""
+    vip = next((v for v in vips if v["name"] == vip_name), None)
+    if vip is None:
+        raise IaasError("vip %s does not exist" % vip_name, field="follow_vip",
+                        fix="create it first (secure_cloud.iaas.vip), or name an existing one")
+    if vip["location"] != location:
+        raise IaasError("vip %s is in %s and volume %s in %s" % (vip_name, vip["location"], volume_name, location),
+                        field="follow_vip", fix="follow a vip in %s" % location)
 
 
 def attachment_change(current, params, given_instance):

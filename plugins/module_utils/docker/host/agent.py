@@ -14,7 +14,9 @@ also comes back after a reboot; a detached process elsewhere). It
   every second, and the vip guard, the VPN bridge rules and the instances'
   VPN routes on every engine event (a container started, a network changed)
   and whenever the guard table has gone (``nft flush ruleset``), but only
-  while no module holds the engine's store lock (that module syncs them itself).
+  while no module holds the engine's store lock (that module syncs them itself);
+* moves each volume that follows a vip to the vip's holder within FOLLOW_PERIOD
+  of the vip's move, fencing the old holder first (docker/volumes.py).
 
 It runs the same provider code as the modules (agent_install.py installs
 and starts it).
@@ -44,6 +46,9 @@ PERIOD = 1.0
 # guest's preparation, the sync itself, on a loaded host): a module run that
 # finds drift waits this long for the agent before it mends and reports it.
 SETTLES = 3.0
+# How often the holder of a vip that a volume follows is read: the volume's move
+# adds at most this to a failover.
+FOLLOW_PERIOD = 0.1
 AGENT_DIR = "/var/lib/secure-cloud-iaas/agent"
 PIDFILE = "/run/secure-cloud-iaas-agent.pid"
 
@@ -88,6 +93,18 @@ class Agent(object):
             _log("prepared %s" % container.name)
             started = True
         return started
+
+    def follow_volumes(self):
+        """Volumes that follow a vip go where it is now (the fast check: a file read per allowed
+        instance); skipped while a module holds the store's lock (it checks them itself)."""
+        if not self.provider.volumes.following():
+            return False
+        with self.provider.store.lock_if_free() as free:
+            if free:
+                moved = self.provider.volumes.follow()
+                if moved:
+                    _log("moved: %s" % ", ".join(moved))
+        return True
 
     def reconcile(self, full):
         """One pass; False when the full sync it needed has to wait for a module."""
@@ -162,5 +179,13 @@ def main(argv, run, provider_class):
         if retry:
             wake.set()  # the next pass is a full one
             time.sleep(PERIOD)
-        else:
-            wake.wait(PERIOD)
+            continue
+        # Between passes, volumes that follow a vip are checked every FOLLOW_PERIOD.
+        until = time.monotonic() + PERIOD
+        while not wake.is_set() and time.monotonic() < until:
+            try:
+                fast = agent.follow_volumes()
+            except Exception as exc:  # pylint: disable=broad-except
+                _log("error: %s" % exc)
+                fast = False
+            wake.wait(FOLLOW_PERIOD if fast else max(0.0, until - time.monotonic()))

@@ -268,3 +268,36 @@ def test_a_broken_engine_store_stops_the_guard_sync_but_not_the_isolation(tmp_pa
         agent.reconcile(full=False)
     assert store.db_path in err.value.msg
     assert provider.isolated == 2 and provider.synced == 1
+
+
+# A network namespace's /proc/PID/net/fib_trie (its Main table), as the host agent reads it to
+# find a vip's holder: the instance's own address .3 and the vip .192 are local, the network
+# address and the broadcast address are not.
+FIB_TRIE = """Main:
+  +-- 0.0.0.0/1 2 0 2
+     +-- 10.240.8.0/24 2 1 2
+        +-- 10.240.8.0/30 2 0 2
+           |-- 10.240.8.0
+              /24 link UNICAST
+           |-- 10.240.8.3
+              /32 host LOCAL
+        +-- 10.240.8.192/26 2 0 2
+           |-- 10.240.8.192
+              /32 host LOCAL
+           |-- 10.240.8.255
+              /32 link BROADCAST
+     +-- 127.0.0.0/8 2 0 2
+        |-- 127.255.255.255
+           /32 link BROADCAST
+"""
+
+
+def test_local_addresses_are_the_leaves_marked_host_local():
+    assert guest.local_addresses(FIB_TRIE.splitlines()) == {"10.240.8.3", "10.240.8.192"}
+
+
+def test_holds_address_reads_this_process_namespace():
+    # The test's own namespace has 127.0.0.1 as a local address and no 192.0.2.77 (TEST-NET-1).
+    assert guest.holds_address(os.getpid(), "127.0.0.1")
+    assert not guest.holds_address(os.getpid(), "192.0.2.77")
+    assert not guest.holds_address(2 ** 22 + 7, "127.0.0.1")  # no such process

@@ -149,3 +149,31 @@ def test_backups_are_incremental_after_the_first_and_restore_into_a_new_volume(c
     assert cloud.writes[-1][3:] == ("b2", password)
     failed, result = run_module(volume.main, args(cloud, name="nothing", backup="b9", location="dc1"))
     assert failed and result["msg"].startswith("backup: backup b9 does not exist")
+
+
+def test_follow_vip_is_refused_where_the_provider_cannot_keep_it_and_excludes_instance(cloud, run_module):
+    failed, result = run_module(volume.main, args(cloud, location="dc1", size=2, follow_vip="web"))
+    assert failed and result["msg"].startswith("follow_vip: the fake provider cannot move a volume")
+    assert cloud.volumes == {}
+    failed, result = run_module(volume.main, args(cloud, location="dc1", size=2, follow_vip="web", instance="db-1"))
+    assert failed and "mutually exclusive" in result["msg"]
+
+
+def test_follow_vip_needs_an_existing_vip_in_the_location(cloud, run_module):
+    cloud.enforces = cloud.enforces + ("volume_follows_vip",)
+    cloud.vips = [dict(name="far", location="dc2")]
+    failed, result = run_module(volume.main, args(cloud, location="dc1", size=2, follow_vip="web"))
+    assert failed and result["msg"].startswith("follow_vip: vip web does not exist")
+    failed, result = run_module(volume.main, args(cloud, location="dc1", size=2, follow_vip="far"))
+    assert failed and result["msg"].startswith("follow_vip: vip far is in dc2")
+    assert cloud.volumes == {}
+
+
+def test_a_following_volume_is_not_deleted(cloud, run_module):
+    cloud.enforces = cloud.enforces + ("volume_follows_vip",)
+    cloud.vips = [dict(name="web", location="dc1")]
+    failed, result = run_module(volume.main, args(cloud, location="dc1", size=2, follow_vip="web", mount_path="/srv/web"))
+    assert not failed and result["volume"]["follow_vip"] == "web" and result["volume"]["mount_path"] == "/srv/web"
+    failed, result = run_module(volume.main, args(cloud, state="absent"))
+    assert failed and "follows vip web" in result["msg"] and "follow_vip: null" in result["msg"]
+    assert "data" in cloud.volumes
