@@ -32,7 +32,9 @@ def elements(table, name):
 
 def main(network, regex, expected_containers, expected_rows):
     net = ipaddress.ip_network(network)
-    ours = lambda ip: ipaddress.ip_address(ip) in net  # noqa: E731
+
+    def ours(ip):
+        return ipaddress.ip_address(ip) in net
     info = json.load(sys.stdin)
     problems = []
 

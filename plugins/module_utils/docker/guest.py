@@ -367,7 +367,7 @@ def fence_mount(pid, name, target, device):
                     break
             except OSError:
                 continue
-    for _ in range(50):
+    for _attempt in range(50):
         try:
             eject_mount(pid, name, target)
             return killed
