@@ -16,9 +16,10 @@ The rules for the cases that could lose data or leave it behind:
 * a volume is never shrunk (only grown) and never moves between locations;
 * deleting a volume is refused while it is attached, and while snapshots of it
   exist (they would be left without the volume whose key they share);
-* attaching a volume that is attached elsewhere is refused unless the task
-  names ``instance`` and the current attachment's instance is the one the
-  task moves it from (``instance`` changes in one step: detach, then attach);
+* attaching a volume that is attached to another instance is refused: it is
+  detached first (``instance: null``), so two instances never have it at once;
+  a volume that follows a vip (``follow_vip``) is moved by the provider, which
+  fences the old holder before the new one gets it;
 * deleting an instance is refused while a volume is attached to it.
 """
 
