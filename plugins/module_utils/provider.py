@@ -386,7 +386,7 @@ class Provider(abc.ABC):
 
     @abc.abstractmethod
     def snapshot_source(self, name):
-        """The snapshot NAME as create_volume takes it as a source."""
+        """The snapshot NAME as create_volume takes it as a source: its result with kind='snapshot'."""
 
     @abc.abstractmethod
     def create_volume_snapshot(self, spec, volume):
@@ -406,7 +406,7 @@ class Provider(abc.ABC):
 
     @abc.abstractmethod
     def backup_source(self, name):
-        """The backup NAME as create_volume takes it as a source."""
+        """The backup NAME as create_volume takes it as a source: its result with kind='backup'."""
 
     @abc.abstractmethod
     def create_volume_backup(self, spec, volume, password_file):

@@ -37,7 +37,7 @@ class DockerProvider(Provider):
         super(DockerProvider, self).__init__(params, engine_store, run_command=run_command)
         self.vlans = Vlans(self.engine, self.run_command)
         self.images = Images(self.engine, self.run_command)
-        self.volumes = Volumes(self.engine, self.store, self.run_command, self.get_instance)
+        self.volumes = Volumes(self.engine, self.store, self.run_command)
         self.instances = Instances(self.engine, self.vlans, self.instances_changed, self.volumes.mounts_of)
         self.vips = Vips(self.engine, self.store, self.instances, self.run_command)
         self.vpn = Vpn(self.engine, self.store, self.vlans, self.instances, self.run_command, self.images)

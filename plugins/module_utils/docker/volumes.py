@@ -57,14 +57,12 @@ TOOLS = {"gocryptfs": "gocryptfs", "mkfs.ext4": "e2fsprogs", "resize2fs": "e2fsp
 
 
 class Volumes(object):
-    """engine: the Engine; store: the engine's store (records.py); run(argv, data=None): host commands;
-    provider: the location of the volume's instance comes from provider.get_instance."""
+    """engine: the Engine; store: the engine's store (records.py); run(argv, data=None): host commands."""
 
-    def __init__(self, engine, store, run, get_instance):
+    def __init__(self, engine, store, run):
         self.engine = engine
         self.store = store
         self.run = run
-        self.get_instance = get_instance
 
     # -- paths and host commands -----------------------------------------------------
     def image(self, name):
@@ -81,11 +79,14 @@ class Volumes(object):
     def data(name):
         return os.path.join(RUN_DIR, name, "data")
 
-    def _cmd(self, argv, what, data=None):
-        tool = argv[0]
+    @staticmethod
+    def _require(tool):
         if tool in TOOLS and shutil.which(tool) is None:
             raise ProviderError("%s is not installed on the Docker host" % tool,
                                 fix="install it there (apt-get install %s) and run again" % TOOLS[tool])
+
+    def _cmd(self, argv, what, data=None):
+        self._require(argv[0])
         rc, out, err = self.run(argv, data=data)
         if rc != 0:
             raise ProviderError("could not %s: %s exited %s: %s" % (what, tool, rc, (err or out or "").strip()[-400:]))
@@ -119,8 +120,7 @@ class Volumes(object):
         lower, data = self.lower(name), self.data(name)
         for path in (os.path.dirname(RUN_DIR), RUN_DIR, os.path.dirname(lower), lower, data):
             os.makedirs(path, mode=0o700, exist_ok=True)
-        if not self._is_mounted(lower):
-            self._cmd(["mount", "-o", "loop,nosuid,nodev", self.image(name), lower], "mount the image of %s" % name)
+        self._mount_image(name)
         if self._is_mounted(data):
             return data
         if rec["encrypted"]:
@@ -129,14 +129,22 @@ class Volumes(object):
             self._cmd(["mount", "--bind", os.path.join(lower, "plain"), data], "mount %s" % name)
         return data
 
+    def _mount_image(self, name):
+        """The image at lower(name), once; nosuid and nodev: what a guest wrote is never a set-uid
+        program or a device on the host."""
+        lower = self.lower(name)
+        os.makedirs(lower, mode=0o700, exist_ok=True)
+        if not self._is_mounted(lower):
+            self._cmd(["mount", "-o", "loop,nosuid,nodev", self.image(name), lower], "mount the image of %s" % name)
+        return lower
+
     def _gocryptfs(self, name, key_file, cipher, data):
         """gocryptfs mounts, then goes on as a daemon of its own session (its later messages go to
         syslog); a wrong key or a broken cipher directory fails here, before it detaches."""
         if not key_file or not os.path.exists(key_file):
             raise ProviderError("the key of volume %s (%s) is missing" % (name, key_file), field="encryption_key_file",
                                 fix="put the key file back where it was; without it the data cannot be read")
-        if shutil.which("gocryptfs") is None:
-            raise ProviderError("gocryptfs is not installed on the Docker host", fix="apt-get install gocryptfs there")
+        self._require("gocryptfs")
         rc, out, err = self.run(["gocryptfs", "-q", "-allow_other", "-passfile", key_file, cipher, data])
         if rc != 0:
             # gocryptfs exits 12 for a wrong password (here: a key that is not this volume's).
@@ -174,10 +182,9 @@ class Volumes(object):
         if rec["follow_vip"]:
             rec["mount_path"] = spec["mount_path"]
         try:
-            if source is not None and source.get("kind") == SNAPSHOT_KIND:
+            if source is not None and source["kind"] == "snapshot":
                 self._cmd(["cp", "--sparse=always", self.snapshot_image(source["name"]), image],
                           "copy snapshot %s" % source["name"])
-                rec["key_file"] = source.get("key_file") if spec["encrypted"] else None
                 if spec["size"] > source["size"]:
                     self._grow_image(name, spec["size"])
             else:
@@ -185,9 +192,7 @@ class Volumes(object):
                     handle.truncate(spec["size"] * GIB)
                 os.chmod(image, 0o600)
                 self._cmd(["mkfs.ext4", "-q", "-F", "-m", "0", "-L", name[:16], image], "make the file system of %s" % name)
-                lower = self.lower(name)
-                os.makedirs(lower, mode=0o700, exist_ok=True)
-                self._cmd(["mount", "-o", "loop", image, lower], "mount the image of %s" % name)
+                lower = self._mount_image(name)
                 if spec["encrypted"]:
                     os.mkdir(os.path.join(lower, "cipher"), 0o700)
                     self._cmd(["gocryptfs", "-init", "-q", "-passfile", key_file, os.path.join(lower, "cipher")],
@@ -375,7 +380,7 @@ class Volumes(object):
     def snapshot_source(self, name):
         """A snapshot as create() takes it as a source (with the key it shares with its volume)."""
         rec = self.store.get(SNAPSHOT_KIND, name)
-        return dict(self._snapshot_result(name, rec), kind=SNAPSHOT_KIND, key_file=rec.get("key_file"))
+        return dict(self._snapshot_result(name, rec), kind="snapshot", key_file=rec.get("key_file"))
 
     def create_snapshot(self, spec, volume):
         """A copy of the volume's image, taken with its file systems flushed and frozen."""
@@ -434,7 +439,7 @@ class Volumes(object):
 
     def backup_source(self, name):
         rec = self.store.get(BACKUP_KIND, name)
-        return dict(self._backup_result(name, rec), kind=BACKUP_KIND, restic_id=rec["restic_id"], path=rec["path"])
+        return dict(self._backup_result(name, rec), kind="backup", restic_id=rec["restic_id"], path=rec["path"])
 
     def _restic(self, location, password_file, args, what):
         return self._cmd(["restic", "--no-cache", "-q", "-r", self.repository(location), "--password-file", password_file]

@@ -150,6 +150,7 @@ def default_backup_password_file(state_dir, location):
 
 def desired_volume(params, provider_name, source=None):
     """The volume a create would make (source: the snapshot or backup result it is made from)."""
+    snapshot = source is not None and source["kind"] == "snapshot"
     if source is not None:
         location = params.get("location") or source.get("volume_location") or source["location"]
         size = params.get("size") or source["size"]
@@ -163,8 +164,8 @@ def desired_volume(params, provider_name, source=None):
             raise IaasError("is required to create a volume", field="size", fix="give the size in GiB, e.g. size: 10")
     encrypted = params.get("encrypted")
     if encrypted is None:
-        encrypted = source["encrypted"] if source is not None and "volume_location" not in source else True
-    if source is not None and "volume_location" not in source and encrypted != source["encrypted"]:
+        encrypted = source["encrypted"] if snapshot else True
+    if snapshot and encrypted != source["encrypted"]:
         raise IaasError("snapshot %s is %s; a volume made from it is the same" % (
             source["name"], "encrypted" if source["encrypted"] else "not encrypted"), field="encrypted",
             fix="leave encrypted out")
