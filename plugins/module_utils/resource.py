@@ -175,3 +175,70 @@ class InfoModule(ResourceModule):
                                  location=self.params.get("location"),
                                  labels=check_labels(self.params.get("labels")))
         self.result[self.plural] = found
+
+
+class TakenOnceModule(ResourceModule):
+    """A copy of a volume that is taken once (a snapshot, a backup): it is taken when missing, only its
+    labels change afterwards, and it is deleted. Subclasses set ``origin`` ((option, result field) pairs
+    that say what it was taken from) and implement list_resources(), take(labels), update_labels() and
+    delete()."""
+
+    waits = False
+    origin = ()
+
+    def validate(self):
+        super(TakenOnceModule, self).validate()
+        check_name(self.params["name"])
+        for field, _key in self.origin:
+            if self.params.get(field) is not None:
+                check_name(self.params[field], field=field)
+        check_labels(self.params.get("labels"))
+
+    def list_resources(self):
+        raise NotImplementedError
+
+    def take(self, labels):
+        raise NotImplementedError
+
+    def update_labels(self, current, labels):
+        raise NotImplementedError
+
+    def delete(self, current):
+        raise NotImplementedError
+
+    def volume_to_copy(self):
+        """The volume the task names: IaasError when it names none or one that does not exist."""
+        what = self.kind.replace("volume_", "")
+        if not self.params.get("volume"):
+            raise IaasError("is required to take a %s" % what, field="volume", fix="name the volume, e.g. volume: db-data")
+        volume = self.provider.get_volume(self.params["volume"])
+        if volume is None:
+            raise IaasError("volume %s does not exist" % self.params["volume"], field="volume",
+                            fix="name an existing volume (secure_cloud.iaas.volume_info lists them)")
+        return volume
+
+    def execute(self):
+        params = self.params
+        current = next((r for r in self.list_resources() if r["name"] == params["name"]), None)
+        if params["state"] == "absent":
+            if current is None:
+                return self.set_resource(None, None, False)
+            if not self.check_mode:
+                with self.provider.transaction():
+                    self.delete(current)
+            return self.set_resource(current, None, True)
+        labels = check_labels(params.get("labels"))
+        if current is None:
+            return self.take(labels)
+        what = self.kind.replace("volume_", "")
+        for field, key in self.origin:
+            if params.get(field) and params[field] != current[key]:
+                raise IaasError("%s %s was taken with %s %s; a %s is taken once" % (what, current["name"], field, current[key], what),
+                                field=field, fix="give a new %s name for a new %s" % (what, what))
+        if params.get("labels") is None or labels == current["labels"]:
+            return self.set_resource(current, current, False)
+        after = dict(current, labels=labels)
+        if not self.check_mode:
+            with self.provider.transaction():
+                after = self.update_labels(current, labels)
+        self.set_resource(current, after, True)

@@ -153,61 +153,31 @@ volume_backup:
 """
 
 from ansible_collections.secure_cloud.iaas.plugins.module_utils import secret_file
-from ansible_collections.secure_cloud.iaas.plugins.module_utils.errors import IaasError
-from ansible_collections.secure_cloud.iaas.plugins.module_utils.model.common import check_labels, check_name
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.model.volume import (
     VOLUME_BACKUP_ARGUMENT_SPEC,
     backup_result,
     default_backup_password_file,
 )
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.provider import check_location_allowed
-from ansible_collections.secure_cloud.iaas.plugins.module_utils.resource import ResourceModule
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.resource import TakenOnceModule
 
 
-class VolumeBackupModule(ResourceModule):
+class VolumeBackupModule(TakenOnceModule):
     kind = "volume_backup"
     argument_spec = VOLUME_BACKUP_ARGUMENT_SPEC
-    waits = False
+    origin = (("volume", "volume"), ("backup_location", "location"))
 
     def validate(self):
         super(VolumeBackupModule, self).validate()
-        check_name(self.params["name"])
-        for field in ("volume", "backup_location"):
-            if self.params.get(field) is not None:
-                check_name(self.params[field], field=field)
-        check_labels(self.params.get("labels"))
         if self.params.get("backup_location"):
             check_location_allowed(self.params, self.params["backup_location"], field="backup_location")
 
-    def execute(self):
+    def list_resources(self):
+        return self.provider.list_volume_backups()
+
+    def take(self, labels):
         params = self.params
-        current = next((b for b in self.provider.list_volume_backups() if b["name"] == params["name"]), None)
-        if params["state"] == "absent":
-            if current is None:
-                return self.set_resource(None, None, False)
-            if not self.check_mode:
-                with self.provider.transaction():
-                    self.provider.delete_volume_backup(current)
-            return self.set_resource(current, None, True)
-        labels = check_labels(params.get("labels"))
-        if current is not None:
-            for field, have in (("volume", current["volume"]), ("backup_location", current["location"])):
-                if params.get(field) and params[field] != have:
-                    raise IaasError("backup %s was taken with %s %s; a backup is taken once" % (current["name"], field, have),
-                                    field=field, fix="give a new backup name for a new backup")
-            if params.get("labels") is None or labels == current["labels"]:
-                return self.set_resource(current, current, False)
-            after = dict(current, labels=labels)
-            if not self.check_mode:
-                with self.provider.transaction():
-                    after = self.provider.update_volume_backup(current, labels)
-            return self.set_resource(current, after, True)
-        if not params.get("volume"):
-            raise IaasError("is required to take a backup", field="volume", fix="name the volume, e.g. volume: db-data")
-        volume = self.provider.get_volume(params["volume"])
-        if volume is None:
-            raise IaasError("volume %s does not exist" % params["volume"], field="volume",
-                            fix="name an existing volume (secure_cloud.iaas.volume_info lists them)")
+        volume = self.volume_to_copy()
         location = params.get("backup_location") or volume["location"]
         check_location_allowed(params, location, field="backup_location")
         password_file = params.get("password_file") or default_backup_password_file(params["state_dir"], location)
@@ -226,6 +196,12 @@ class VolumeBackupModule(ResourceModule):
             after = self.provider.create_volume_backup(dict(name=params["name"], location=location, labels=labels),
                                                        volume, password_file)
         self.set_resource(None, after, True)
+
+    def update_labels(self, current, labels):
+        return self.provider.update_volume_backup(current, labels)
+
+    def delete(self, current):
+        self.provider.delete_volume_backup(current)
 
 
 def main():

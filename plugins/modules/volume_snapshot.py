@@ -119,60 +119,33 @@ volume_snapshot:
       sample: snap-3f6c0d9e2b1a
 """
 
-from ansible_collections.secure_cloud.iaas.plugins.module_utils.errors import IaasError
-from ansible_collections.secure_cloud.iaas.plugins.module_utils.model.common import check_labels, check_name
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.model.volume import VOLUME_SNAPSHOT_ARGUMENT_SPEC, snapshot_result
-from ansible_collections.secure_cloud.iaas.plugins.module_utils.resource import ResourceModule
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.resource import TakenOnceModule
 
 
-class VolumeSnapshotModule(ResourceModule):
+class VolumeSnapshotModule(TakenOnceModule):
     kind = "volume_snapshot"
     argument_spec = VOLUME_SNAPSHOT_ARGUMENT_SPEC
-    waits = False
+    origin = (("volume", "volume"),)
 
-    def validate(self):
-        super(VolumeSnapshotModule, self).validate()
-        check_name(self.params["name"])
-        if self.params.get("volume") is not None:
-            check_name(self.params["volume"], field="volume")
-        check_labels(self.params.get("labels"))
+    def list_resources(self):
+        return self.provider.list_volume_snapshots()
 
-    def execute(self):
-        params = self.params
-        current = next((s for s in self.provider.list_volume_snapshots() if s["name"] == params["name"]), None)
-        if params["state"] == "absent":
-            if current is None:
-                return self.set_resource(None, None, False)
-            if not self.check_mode:
-                with self.provider.transaction():
-                    self.provider.delete_volume_snapshot(current)
-            return self.set_resource(current, None, True)
-        labels = check_labels(params.get("labels"))
-        if current is not None:
-            if params.get("volume") and params["volume"] != current["volume"]:
-                raise IaasError("snapshot %s was taken of volume %s; a snapshot is taken once"
-                                % (current["name"], current["volume"]), field="volume",
-                                fix="give a new snapshot name to snapshot %s" % params["volume"])
-            if params.get("labels") is None or labels == current["labels"]:
-                return self.set_resource(current, current, False)
-            after = dict(current, labels=labels)
-            if not self.check_mode:
-                with self.provider.transaction():
-                    after = self.provider.update_volume_snapshot(current, labels)
-            return self.set_resource(current, after, True)
-        if not params.get("volume"):
-            raise IaasError("is required to take a snapshot", field="volume", fix="name the volume, e.g. volume: db-data")
-        volume = self.provider.get_volume(params["volume"])
-        if volume is None:
-            raise IaasError("volume %s does not exist" % params["volume"], field="volume",
-                            fix="name an existing volume (secure_cloud.iaas.volume_info lists them)")
+    def take(self, labels):
+        volume = self.volume_to_copy()
         if self.check_mode:
-            return self.set_resource(None, snapshot_result(params["name"], volume["name"], volume["location"], volume["size"],
-                                                           volume["encrypted"], labels=labels,
+            return self.set_resource(None, snapshot_result(self.params["name"], volume["name"], volume["location"],
+                                                           volume["size"], volume["encrypted"], labels=labels,
                                                            provider=self.provider.name), True)
         with self.provider.transaction():
-            after = self.provider.create_volume_snapshot(dict(name=params["name"], labels=labels), volume)
+            after = self.provider.create_volume_snapshot(dict(name=self.params["name"], labels=labels), volume)
         self.set_resource(None, after, True)
+
+    def update_labels(self, current, labels):
+        return self.provider.update_volume_snapshot(current, labels)
+
+    def delete(self, current):
+        self.provider.delete_volume_snapshot(current)
 
 
 def main():
