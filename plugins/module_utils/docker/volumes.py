@@ -89,7 +89,7 @@ class Volumes(object):
         self._require(argv[0])
         rc, out, err = self.run(argv, data=data)
         if rc != 0:
-            raise ProviderError("could not %s: %s exited %s: %s" % (what, tool, rc, (err or out or "").strip()[-400:]))
+            raise ProviderError("could not %s: %s exited %s: %s" % (what, argv[0], rc, (err or out or "").strip()[-400:]))
         return out
 
     def require_local(self):
