@@ -96,7 +96,8 @@ class Capabilities(object):
     ``vip_allow_list`` (only allowed instances get a vip's traffic),
     ``vlan_isolation`` (vlans cannot reach each other or the host),
     ``guest_confinement`` (root in a guest stays in the guest),
-    ``volume_follows_vip`` (a volume moves to whoever holds a vip, fenced).
+    ``volume_follows_vip`` (a volume moves to whoever holds a vip, fenced),
+    ``backup_schedule`` (a volume's daily backups are taken and pruned without a playbook run).
     settles: seconds within which the platform's own keeper (the docker host
     agent) mends what an event drifts (a restarted instance's renamed port); a
     module run that finds drift gives it that long before it mends it and

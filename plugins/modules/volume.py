@@ -103,6 +103,43 @@ options:
         (see M(secure_cloud.iaas.volume_backup)).
       - Mutually exclusive with O(snapshot).
     type: str
+  backup_schedule:
+    description:
+      - Back the volume up once a day, encrypted and deduplicated (as
+        M(secure_cloud.iaas.volume_backup) does), into backups named
+        C(<name>-YYYYMMDD). The first is taken at once, then one a day at
+        O(backup_schedule.time); the newest O(backup_schedule.keep) of them are
+        kept and older ones deleted. Backups taken by hand are never deleted.
+      - The provider takes them, whether or not a playbook runs (on the
+        C(docker) provider the host agent, which checks every ten seconds).
+      - Left out, the schedule stays as it is; O(backup_schedule.enabled=false)
+        stops it and keeps the backups taken.
+      - The volume's name has at most 31 characters. Only on the C(docker) provider with a local engine.
+    type: dict
+    suboptions:
+      enabled:
+        description: Whether the volume is backed up every day.
+        type: bool
+        default: true
+      backup_location:
+        description:
+          - Where the backups go. Defaults to the volume's own location.
+          - Must be in O(allowed_locations) when that policy is set.
+        type: str
+      time:
+        description: The time of day of the backup, C(HH:MM) in UTC (quote it in YAML).
+        type: str
+        default: "02:00"
+      keep:
+        description: How many scheduled backups are kept (1 to 366).
+        type: int
+        default: 7
+      password_file:
+        description:
+          - The backup location's password file (see M(secure_cloud.iaas.volume_backup)),
+            generated (mode 0600) when missing.
+          - Defaults to C(<state_dir>/backups/<backup_location>.key).
+        type: path
   labels:
     description:
       - Free-form labels (string values) to find the volume by.
@@ -138,6 +175,17 @@ EXAMPLES = r"""
   secure_cloud.iaas.volume:
     name: db-data
     size: 20
+
+- name: Back it up every night at 02:30 UTC into the second data centre, keeping two weeks
+  module_defaults:
+    group/secure_cloud.iaas.iaas:
+      allowed_locations: [fra1, fra2]
+  secure_cloud.iaas.volume:
+    name: db-data
+    backup_schedule:
+      backup_location: fra2
+      time: "02:30"
+      keep: 14
 
 - name: Detach it (refused while something in db-1 uses /srv/db)
   secure_cloud.iaas.volume:
@@ -198,6 +246,26 @@ volume:
       description: The vip whose holder it is attached to, or null.
       type: str
       sample: db
+    backup_schedule:
+      description: The daily backup schedule (RV(volume.backup_schedule.password_file) is a path, never the password), or null.
+      type: dict
+      contains:
+        backup_location:
+          description: Where the scheduled backups go.
+          type: str
+          sample: fra2
+        time:
+          description: Time of day of the backup (UTC).
+          type: str
+          sample: "02:30"
+        keep:
+          description: Scheduled backups kept.
+          type: int
+          sample: 14
+        password_file:
+          description: The backup location's password file.
+          type: str
+          sample: /root/.local/state/secure_cloud_iaas/backups/fra2.key
     source:
       description: The snapshot or backup it was made from, or null.
       type: str
@@ -291,6 +359,7 @@ class VolumeModule(ResourceModule):
             else:
                 secret_file.read_or_create(key_file, "encryption_key_file", self.check_mode)
             desired["key_file"] = key_file
+        self.prepare_schedule(desired.get("backup_schedule"))
         with self.provider.transaction():
             if desired["instance"]:
                 check_attachable(desired["name"], desired["instance"], self.provider.list_instances(keys=False),
@@ -316,6 +385,8 @@ class VolumeModule(ResourceModule):
                             fix="detach it first (instance: null), then attach it to %s" % attach[0])
         if not changes and not attach:
             return self.set_resource(current, current, False)
+        if "backup_schedule" in changes:
+            self.prepare_schedule(changes["backup_schedule"])
         after = dict(current, **changes)
         if attach:
             after.update(instance=attach[0], mount_path=attach[1], status="in-use" if attach[0] else "available")
@@ -334,6 +405,16 @@ class VolumeModule(ResourceModule):
                 if attach[0]:
                     after = self.provider.attach_volume(after, attach[0], attach[1])
         self.set_resource(current, after, True)
+
+    def prepare_schedule(self, schedule):
+        """A backup schedule the provider keeps, into an allowed location, with its password file."""
+        if not schedule:
+            return
+        if "backup_schedule" not in self.provider.capabilities().enforces:
+            raise IaasError("the %s provider does not take scheduled backups" % self.provider.name, field="backup_schedule",
+                            fix="leave backup_schedule out and run secure_cloud.iaas.volume_backup from your scheduler")
+        check_location_allowed(self.params, schedule["backup_location"], field="backup_schedule.backup_location")
+        secret_file.read_or_create(schedule["password_file"], "backup_schedule.password_file", self.check_mode)
 
     def check_follow(self, name, vip, location):
         if "volume_follows_vip" not in self.provider.capabilities().enforces:

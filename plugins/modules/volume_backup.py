@@ -126,6 +126,12 @@ volume_backup:
       description: Whether an earlier backup of the volume in this location existed, so only changes were stored.
       type: bool
       sample: true
+    scheduled:
+      description:
+        - Whether the volume's backup schedule took it (O(secure_cloud.iaas.volume#module:backup_schedule)); the
+          schedule deletes its own old backups, never one taken by hand.
+      type: bool
+      sample: false
     added_bytes:
       description: What this backup stored that the location did not hold yet (after deduplication and compression); null in check mode.
       type: int

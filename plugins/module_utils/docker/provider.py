@@ -54,7 +54,8 @@ class DockerProvider(Provider):
         # host-side tables (isolation, vip guard) are made from the engine's
         # host: a remote engine gets none from here.
         return Capabilities(mutable={"vlan": (), "instance": ("cpus", "memory", "ssh_public_keys")},
-                            enforces=(("vip_allow_list", "vlan_isolation", "guest_confinement", "volume_follows_vip")
+                            enforces=(("vip_allow_list", "vlan_isolation", "guest_confinement", "volume_follows_vip",
+                                       "backup_schedule")
                                       if self.engine.is_local() else ()),
                             settles=agent.SETTLES if self._agent_started else 0.0)
 

@@ -43,7 +43,13 @@ import time
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.docker import guest
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.docker.engine import container_name
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.errors import ProviderError
-from ansible_collections.secure_cloud.iaas.plugins.module_utils.model.volume import backup_result, snapshot_result, volume_result
+from ansible_collections.secure_cloud.iaas.plugins.module_utils.model.volume import (
+    backup_result,
+    backups_to_prune,
+    due_backup,
+    snapshot_result,
+    volume_result,
+)
 
 KIND, SNAPSHOT_KIND, BACKUP_KIND = "volume", "volume_snapshot", "volume_backup"
 VIP_KIND = "vip"  # vips.KIND: a volume may follow a vip
@@ -107,8 +113,8 @@ class Volumes(object):
             status = "error: image file missing"
         return volume_result(name, rec["location"], rec["size"], rec["encrypted"], instance=rec.get("instance"),
                              mount_path=rec.get("mount_path"), key_file=rec.get("key_file"), source=rec.get("source"),
-                             follow_vip=rec.get("follow_vip"), status=status, labels=rec.get("labels"), provider="docker",
-                             resource_id=rec["id"])
+                             follow_vip=rec.get("follow_vip"), backup_schedule=rec.get("backup_schedule"), status=status,
+                             labels=rec.get("labels"), provider="docker", resource_id=rec["id"])
 
     # -- open and close on the host ----------------------------------------------------
     @staticmethod
@@ -178,7 +184,7 @@ class Volumes(object):
         rec = dict(id="vol-%s" % os.urandom(6).hex(), location=spec["location"], size=spec["size"],
                    encrypted=spec["encrypted"], key_file=key_file if spec["encrypted"] else None,
                    source=spec.get("source"), labels=spec["labels"], instance=None, mount_path=None,
-                   follow_vip=spec.get("follow_vip"), created=time.time())
+                   follow_vip=spec.get("follow_vip"), backup_schedule=spec.get("backup_schedule"), created=time.time())
         if rec["follow_vip"]:
             rec["mount_path"] = spec["mount_path"]
         try:
@@ -233,8 +239,9 @@ class Volumes(object):
         if "size" in changes:
             self._grow_image(current["name"], changes["size"])
             rec["size"] = changes["size"]
-        if "labels" in changes:
-            rec["labels"] = changes["labels"]
+        for field in ("labels", "backup_schedule"):
+            if field in changes:
+                rec[field] = changes[field]
         if "follow_vip" in changes:
             rec["follow_vip"] = changes["follow_vip"]
             if changes["follow_vip"]:
@@ -435,7 +442,8 @@ class Volumes(object):
     def _backup_result(name, rec):
         return backup_result(name, rec["volume"], rec["location"], rec["volume_location"], rec["size"],
                              rec["incremental"], added_bytes=rec.get("added_bytes"), created=rec["created_at"],
-                             labels=rec.get("labels"), provider="docker", resource_id=rec["id"])
+                             scheduled=rec.get("scheduled"), labels=rec.get("labels"), provider="docker",
+                             resource_id=rec["id"])
 
     def backup_source(self, name):
         rec = self.store.get(BACKUP_KIND, name)
@@ -445,37 +453,51 @@ class Volumes(object):
         return self._cmd(["restic", "--no-cache", "-q", "-r", self.repository(location), "--password-file", password_file]
                          + args, what)
 
-    def create_backup(self, spec, volume, password_file):
-        """A restic snapshot of the volume's plaintext into its location's repository (made on first use)."""
-        self.require_local()
-        name, vname, location = spec["name"], volume["name"], spec["location"]
+    def _init_repository(self, location, password_file):
         repo = self.repository(location)
         if not os.path.exists(os.path.join(repo, "config")):
             os.makedirs(repo, mode=0o700, exist_ok=True)
             self._restic(location, password_file, ["init"], "make the backup repository of %s" % location)
-        rec = self.store.get(KIND, vname)
-        was_open = self._is_mounted(self.data(vname))
-        data = self.open(vname, rec)
-        try:
-            out = self._cmd(["restic", "--no-cache", "-r", repo, "--password-file", password_file, "backup", "--json",
-                             "--tag", "volume=%s" % vname, "--host", "secure-cloud-iaas", data],
-                            "back up volume %s" % vname)
-        finally:
-            if not was_open:
-                self.close(vname)
+
+    def _restic_backup(self, vname, location, password_file, tags=()):
+        """restic's summary of a backup of the open volume VNAME's plaintext."""
+        args = ["backup", "--json", "--host", "secure-cloud-iaas"]
+        for tag in ("volume=%s" % vname,) + tuple(tags):
+            args += ["--tag", tag]
+        out = self._cmd(["restic", "--no-cache", "-r", self.repository(location), "--password-file", password_file]
+                        + args + [self.data(vname)], "back up volume %s" % vname)
         summary = next((json.loads(line) for line in out.splitlines()
                         if line.startswith("{") and '"summary"' in line), None)
         if summary is None:
             raise ProviderError("restic gave no summary for the backup of %s" % vname)
+        return summary
+
+    def _record_backup(self, name, vname, location, password_file, summary, labels, scheduled=False):
+        rec = self.store.get(KIND, vname)
         incremental = any(r["volume"] == vname and r["location"] == location
                           for r in self.store.list(BACKUP_KIND).values())
         backup = dict(id="backup-%s" % summary["snapshot_id"], restic_id=summary["snapshot_id"], volume=vname,
                       location=location, volume_location=rec["location"], size=rec["size"], incremental=incremental,
-                      added_bytes=summary.get("data_added"), path=data, labels=spec["labels"],
-                      password_file=password_file,
+                      added_bytes=summary.get("data_added"), path=self.data(vname), labels=labels,
+                      password_file=password_file, scheduled=scheduled,
                       created_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
         self.store.put(BACKUP_KIND, name, backup)
         return self._backup_result(name, backup)
+
+    def create_backup(self, spec, volume, password_file, scheduled=False):
+        """A restic snapshot of the volume's plaintext into its location's repository (made on first use)."""
+        self.require_local()
+        vname, location = volume["name"], spec["location"]
+        self._init_repository(location, password_file)
+        was_open = self._is_mounted(self.data(vname))
+        self.open(vname, self.store.get(KIND, vname))
+        try:
+            summary = self._restic_backup(vname, location, password_file,
+                                          tags=("scheduled=%s" % vname,) if scheduled else ())
+        finally:
+            if not was_open:
+                self.close(vname)
+        return self._record_backup(spec["name"], vname, location, password_file, summary, spec["labels"], scheduled)
 
     def update_backup(self, current, labels):
         rec = self.store.get(BACKUP_KIND, current["name"])
@@ -505,3 +527,57 @@ class Volumes(object):
             # The location's last backup: its repository goes with it.
             shutil.rmtree(self.repository(location), ignore_errors=True)
         self.store.delete(BACKUP_KIND, current["name"])
+
+    # -- the daily backup schedule (the host agent runs it) -------------------------------------
+    def due_backups(self, now):
+        """[(volume, backup name, schedule)] of the backups the volumes' schedules want at NOW (UTC)."""
+        backups, due = self.list_backups(), []
+        for name, rec in sorted(self.store.list(KIND).items()):
+            backup = due_backup(name, rec["backup_schedule"], backups, now) if rec.get("backup_schedule") else None
+            if backup:
+                due.append((name, backup, rec["backup_schedule"]))
+        return due
+
+    def run_schedules(self, now):
+        """Take the backups that are due and prune each schedule's old ones: [what was done]."""
+        with self.store.lock_if_free() as free:
+            due = self.due_backups(now) if free else []
+        done = []
+        for vname, bname, schedule in due:
+            try:
+                done.extend(self._scheduled_backup(vname, bname, schedule))
+            except ProviderError as exc:
+                done.append("scheduled backup %s failed (tried again within a minute): %s" % (bname, exc))
+        return done
+
+    def _scheduled_backup(self, vname, bname, schedule):
+        location, password_file = schedule["backup_location"], schedule["password_file"]
+        with self.store.lock():
+            rec = self.store.get(KIND, vname)
+            if rec is None or rec.get("backup_schedule") != schedule or self.store.get(BACKUP_KIND, bname):
+                return []  # changed or taken since it was found due
+            attached = bool(rec.get("instance")) and self._is_mounted(self.data(vname))
+            if not attached:
+                # Detached: nothing else opens it meanwhile, so it is read under the lock.
+                self.create_backup(dict(name=bname, location=location, labels={}), dict(name=vname), password_file,
+                                   scheduled=True)
+            else:
+                self._init_repository(location, password_file)
+        if attached:
+            # Read without the store's lock: a volume that follows a vip must move to the vip's new
+            # holder at once, whatever the hour. A module that detaches it meanwhile fails on the
+            # busy mount and can be run again.
+            summary = self._restic_backup(vname, location, password_file, tags=("scheduled=%s" % vname,))
+            with self.store.lock():
+                self._record_backup(bname, vname, location, password_file, summary, {}, scheduled=True)
+        with self.store.lock():
+            pruned = backups_to_prune(vname, schedule["keep"], self.list_backups())
+            for name in pruned:
+                self.store.delete(BACKUP_KIND, name)
+        if pruned:
+            # restic keeps the same newest ones; a prune that fails is caught up by the next day's.
+            self._restic(location, password_file, ["forget", "--prune", "--tag", "scheduled=%s" % vname,
+                                                   "--keep-last", str(schedule["keep"])],
+                         "prune the scheduled backups of %s" % vname)
+        return ["scheduled backup %s of volume %s into %s" % (bname, vname, location)] + \
+            ["pruned scheduled backup %s" % name for name in pruned]

@@ -21,17 +21,34 @@ The rules for the cases that could lose data or leave it behind:
   a volume that follows a vip (``follow_vip``) is moved by the provider, which
   fences the old holder before the new one gets it;
 * deleting an instance is refused while a volume is attached to it.
+
+A volume can carry a backup schedule: once a day at a UTC time the provider
+backs it up as NAME-YYYYMMDD (the first at once) and keeps the newest ``keep``
+of those; backups taken by hand are never pruned.
 """
 
 from __future__ import annotations
 
+import datetime
 import os
 import posixpath
+import re
 
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.errors import IaasError
 from ansible_collections.secure_cloud.iaas.plugins.module_utils.model.common import check_labels, check_location, check_name
 
 MAX_SIZE_GB = 16384
+# A scheduled backup is named VOLUME-YYYYMMDD, and a name has at most 40 characters.
+SCHEDULED_NAME_MAX = 31
+TIME_RE = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+
+BACKUP_SCHEDULE_SPEC = dict(
+    enabled=dict(type="bool", default=True),
+    backup_location=dict(type="str"),
+    time=dict(type="str", default="02:00"),
+    keep=dict(type="int", default=7),
+    password_file=dict(type="path"),
+)
 
 VOLUME_ARGUMENT_SPEC = dict(
     name=dict(type="str", required=True),
@@ -46,6 +63,7 @@ VOLUME_ARGUMENT_SPEC = dict(
     mount_path=dict(type="str"),
     snapshot=dict(type="str"),
     backup=dict(type="str"),
+    backup_schedule=dict(type="dict", options=BACKUP_SCHEDULE_SPEC),
     labels=dict(type="dict"),
     state=dict(type="str", choices=["present", "absent"], default="present"),
 )
@@ -73,12 +91,14 @@ SYSTEM_PATHS = ("/", "/bin", "/boot", "/dev", "/etc", "/lib", "/lib64", "/proc",
 
 
 def volume_result(name, location, size, encrypted, instance=None, mount_path=None, key_file=None, source=None,
-                  follow_vip=None, status="available", labels=None, provider=None, resource_id=None):
+                  follow_vip=None, backup_schedule=None, status="available", labels=None, provider=None, resource_id=None):
     """The one shape of a volume. ``key_file`` is where its key is (a path, never the key); ``follow_vip``
-    the vip whose holder it is attached to (``instance``: that holder now)."""
+    the vip whose holder it is attached to (``instance``: that holder now); ``backup_schedule``
+    {backup_location, time, keep, password_file} or None."""
     return dict(name=name, location=location, size=size, encrypted=bool(encrypted), instance=instance,
                 mount_path=mount_path if instance or follow_vip else None, key_file=key_file, source=source,
-                follow_vip=follow_vip, status=status, labels=dict(labels or {}), provider=provider, id=resource_id)
+                follow_vip=follow_vip, backup_schedule=dict(backup_schedule) if backup_schedule else None, status=status,
+                labels=dict(labels or {}), provider=provider, id=resource_id)
 
 
 def snapshot_result(name, volume, location, size, encrypted, created=None, labels=None, provider=None, resource_id=None):
@@ -87,11 +107,12 @@ def snapshot_result(name, volume, location, size, encrypted, created=None, label
 
 
 def backup_result(name, volume, location, volume_location, size, incremental, added_bytes=None, created=None,
-                  labels=None, provider=None, resource_id=None):
-    """``location`` is the backup location; ``added_bytes`` what this backup stored that earlier ones had not."""
+                  scheduled=False, labels=None, provider=None, resource_id=None):
+    """``location`` is the backup location; ``added_bytes`` what this backup stored that earlier ones had not;
+    ``scheduled``: taken by the volume's backup schedule (and pruned by it)."""
     return dict(name=name, volume=volume, location=location, volume_location=volume_location, size=size,
-                incremental=bool(incremental), added_bytes=added_bytes, created=created, encrypted=True,
-                labels=dict(labels or {}), provider=provider, id=resource_id)
+                incremental=bool(incremental), added_bytes=added_bytes, created=created, scheduled=bool(scheduled),
+                encrypted=True, labels=dict(labels or {}), provider=provider, id=resource_id)
 
 
 def default_mount_path(name):
@@ -135,9 +156,62 @@ def check_volume_request(params):
     for field in ("snapshot", "backup"):
         if params.get(field) is not None:
             check_name(params[field], field=field)
+    check_backup_schedule(params)
     if params.get("encrypted") is False and params.get("encryption_key_file"):
         raise IaasError("an unencrypted volume has no key", field="encryption_key_file",
                         fix="leave encryption_key_file out, or set encrypted: true")
+
+
+def check_backup_schedule(params):
+    """The schedule's own values, before anything is connected to."""
+    schedule = params.get("backup_schedule")
+    if not schedule or not schedule["enabled"]:
+        return
+    field = "backup_schedule"
+    if not TIME_RE.match(schedule["time"] or ""):
+        raise IaasError("time %r is not HH:MM (UTC, 24 hours)" % (schedule["time"],), field=field + ".time",
+                        fix="give e.g. time: \"02:30\" (quoted, or YAML reads it as a number)")
+    if not 1 <= schedule["keep"] <= 366:
+        raise IaasError("keep must be from 1 to 366 (scheduled backups kept)", field=field + ".keep", fix="give e.g. keep: 7")
+    if schedule.get("backup_location") is not None:
+        check_name(schedule["backup_location"], field=field + ".backup_location")
+    if len(params["name"]) > SCHEDULED_NAME_MAX:
+        raise IaasError("volume %s has a name of %d characters; its scheduled backups are named NAME-YYYYMMDD, and a name "
+                        "has at most 40" % (params["name"], len(params["name"])), field=field,
+                        fix="give the volume a name of at most %d characters" % SCHEDULED_NAME_MAX)
+
+
+def desired_schedule(schedule, location, state_dir):
+    """The schedule as the provider keeps it ({backup_location, time, keep, password_file}), None when off."""
+    if not schedule or not schedule["enabled"]:
+        return None
+    backup_location = schedule.get("backup_location") or location
+    return dict(backup_location=backup_location, time=schedule["time"], keep=schedule["keep"],
+                password_file=schedule.get("password_file") or default_backup_password_file(state_dir, backup_location))
+
+
+def schedule_slot(time_of_day, now):
+    """The latest daily slot at TIME_OF_DAY (HH:MM, UTC) not after NOW (an aware UTC datetime)."""
+    hour, minute = (int(part) for part in time_of_day.split(":"))
+    slot = now.replace(hour=hour, minute=minute, second=0, microsecond=0)
+    return slot if slot <= now else slot - datetime.timedelta(days=1)
+
+
+def scheduled_backup_name(volume, slot):
+    return "%s-%s" % (volume, slot.strftime("%Y%m%d"))
+
+
+def due_backup(volume, schedule, backups, now):
+    """The name of the backup VOLUME's schedule wants now, or None when it exists. A new schedule's
+    first backup is due at once (its slot is the latest one passed)."""
+    name = scheduled_backup_name(volume, schedule_slot(schedule["time"], now))
+    return None if any(b["name"] == name for b in backups) else name
+
+
+def backups_to_prune(volume, keep, backups):
+    """Names of VOLUME's scheduled backups beyond the newest KEEP (the dated names sort by age)."""
+    own = sorted(b["name"] for b in backups if b["volume"] == volume and b.get("scheduled"))
+    return own[:-keep] if len(own) > keep else []
 
 
 def default_key_file(state_dir, name):
@@ -173,6 +247,7 @@ def desired_volume(params, provider_name, source=None):
     return volume_result(params["name"], location, size, encrypted, instance=instance,
                          mount_path=(params.get("mount_path") or default_mount_path(params["name"])) if instance or follow
                          else None, follow_vip=follow, source=source["name"] if source else None,
+                         backup_schedule=desired_schedule(params.get("backup_schedule"), location, params.get("state_dir")),
                          labels=check_labels(params.get("labels")), provider=provider_name)
 
 
@@ -199,6 +274,10 @@ def volume_changes(current, params):
         changes["size"] = params["size"]
     if params.get("labels") is not None and check_labels(params["labels"]) != current["labels"]:
         changes["labels"] = check_labels(params["labels"])
+    if params.get("backup_schedule") is not None:
+        schedule = desired_schedule(params["backup_schedule"], current["location"], params.get("state_dir"))
+        if schedule != current.get("backup_schedule"):
+            changes["backup_schedule"] = schedule
     return changes
 
 

@@ -16,7 +16,9 @@ also comes back after a reboot; a detached process elsewhere). It
   and whenever the guard table has gone (``nft flush ruleset``), but only
   while no module holds the engine's store lock (that module syncs them itself);
 * moves each volume that follows a vip to the vip's holder within FOLLOW_PERIOD
-  of the vip's move, fencing the old holder first (docker/volumes.py).
+  of the vip's move, fencing the old holder first (docker/volumes.py);
+* takes the volumes' scheduled backups (checked every BACKUP_PERIOD, in a
+  thread of their own: a backup's minutes never delay a volume's move).
 
 It runs the same provider code as the modules (agent_install.py installs
 and starts it).
@@ -31,6 +33,7 @@ it was loaded.
 from __future__ import annotations
 
 import argparse
+import datetime
 import os
 import sys
 import threading
@@ -49,6 +52,8 @@ SETTLES = 3.0
 # How often the holder of a vip that a volume follows is read: the volume's move
 # adds at most this to a failover.
 FOLLOW_PERIOD = 0.1
+# How often the volumes' backup schedules are checked.
+BACKUP_PERIOD = 10.0
 AGENT_DIR = "/var/lib/secure-cloud-iaas/agent"
 PIDFILE = "/run/secure-cloud-iaas-agent.pid"
 
@@ -139,6 +144,22 @@ def _watch(new_provider, wake):
         time.sleep(0.5)
 
 
+def _backups(new_provider):
+    """Take the scheduled backups that are due, every BACKUP_PERIOD, with a provider of its own."""
+    last_error = None
+    while True:
+        try:
+            for line in new_provider().volumes.run_schedules(datetime.datetime.now(datetime.timezone.utc)):
+                _log(line)
+            last_error = None
+        except Exception as exc:  # pylint: disable=broad-except
+            error = str(exc) if isinstance(exc, IaasError) else repr(exc)
+            if error != last_error:
+                _log("error: %s" % error)
+            last_error = error
+        time.sleep(BACKUP_PERIOD)
+
+
 def main(argv, run, provider_class):
     """The agent's loop; run(argv, data=None) -> (rc, stdout, stderr) runs host commands;
     provider_class: the docker provider (the launcher imports it: this module is
@@ -159,6 +180,7 @@ def main(argv, run, provider_class):
         handle.write("%d\n" % os.getpid())
     _log("agent %d started for %s" % (os.getpid(), args.docker_host))
     threading.Thread(target=_watch, args=(new_provider, wake), daemon=True).start()
+    threading.Thread(target=_backups, args=(new_provider,), daemon=True).start()
     agent, last_error = None, None
     while True:
         full = wake.is_set()

@@ -177,3 +177,70 @@ def test_a_following_volume_is_not_deleted(cloud, run_module):
     failed, result = run_module(volume.main, args(cloud, state="absent"))
     assert failed and "follows vip web" in result["msg"] and "follow_vip: null" in result["msg"]
     assert "data" in cloud.volumes
+
+
+def test_backup_schedule_is_refused_where_the_provider_cannot_keep_it(cloud, run_module):
+    failed, result = run_module(volume.main, args(cloud, location="dc1", size=2, backup_schedule=dict(time="03:15")))
+    assert failed and result["msg"].startswith("backup_schedule: the fake provider does not take scheduled backups")
+    assert cloud.writes == [] and not os.path.exists(os.path.join(cloud.state_dir, "backups"))
+
+
+@pytest.mark.parametrize("schedule, field, words", [
+    (dict(time="3:15"), "backup_schedule.time", "is not HH:MM"),
+    (dict(time="24:00"), "backup_schedule.time", "is not HH:MM"),
+    (dict(keep=0), "backup_schedule.keep", "from 1 to 366"),
+    (dict(backup_location="DC 2"), "backup_schedule.backup_location", ""),
+    (dict(backup_location="dc9"), "backup_schedule.backup_location", "data-residency policy"),
+])
+def test_a_bad_backup_schedule_is_refused_naming_its_field_before_anything(cloud, run_module, schedule, field, words):
+    cloud.enforces = cloud.enforces + ("backup_schedule",)
+    failed, result = run_module(volume.main, args(cloud, location="dc1", size=2, allowed_locations=["dc1", "dc2"],
+                                                  backup_schedule=schedule))
+    assert failed and result["msg"].startswith(field + ":") and words in result["msg"], result["msg"]
+    assert cloud.writes == [] and not os.path.exists(os.path.join(cloud.state_dir, "backups"))
+
+
+def test_a_volume_with_a_long_name_gets_no_schedule(cloud, run_module):
+    cloud.enforces = cloud.enforces + ("backup_schedule",)
+    failed, result = run_module(volume.main, args(cloud, name="d" * 32, location="dc1", size=2, backup_schedule={}))
+    assert failed and result["msg"].startswith("backup_schedule: volume %s has a name of 32 characters" % ("d" * 32))
+    assert cloud.writes == []
+
+
+def test_backup_schedule_is_set_idempotently_changed_and_stopped(cloud, run_module):
+    cloud.enforces = cloud.enforces + ("backup_schedule",)
+    run_module(volume.main, args(cloud, location="dc1", size=2))
+    common = args(cloud, allowed_locations=["dc1", "dc2"])
+    password = os.path.join(cloud.state_dir, "backups", "dc2.key")
+    failed, result = run_module(volume.main, dict(common, backup_schedule=dict(backup_location="dc2", time="03:15")),
+                                check=True, diff=True)
+    assert not failed and result["changed"] and not os.path.exists(password)
+    assert result["diff"]["before"]["backup_schedule"] is None
+    assert result["diff"]["after"]["backup_schedule"] == dict(backup_location="dc2", time="03:15", keep=7,
+                                                              password_file=password)
+    assert len(cloud.writes) == 1
+    failed, result = run_module(volume.main, dict(common, backup_schedule=dict(backup_location="dc2", time="03:15")))
+    assert not failed and result["changed"] and result["volume"]["backup_schedule"]["time"] == "03:15"
+    assert stat.S_IMODE(os.stat(password).st_mode) == 0o600
+    with open(password) as handle:
+        assert handle.read().strip() not in str(result)
+    failed, again = run_module(volume.main, dict(common, backup_schedule=dict(backup_location="dc2", time="03:15")))
+    assert not failed and not again["changed"]
+    # Left out: the schedule stays as it is.
+    failed, again = run_module(volume.main, dict(common, size=2))
+    assert not failed and not again["changed"] and again["volume"]["backup_schedule"]["keep"] == 7
+    failed, result = run_module(volume.main, dict(common, backup_schedule=dict(backup_location="dc2", time="03:15", keep=14)))
+    assert result["changed"] and cloud.writes[-1] == ("update_volume", "data", dict(backup_schedule=dict(
+        backup_location="dc2", time="03:15", keep=14, password_file=password)))
+    failed, result = run_module(volume.main, dict(common, backup_schedule=dict(enabled=False)))
+    assert not failed and result["changed"] and result["volume"]["backup_schedule"] is None
+    failed, again = run_module(volume.main, dict(common, backup_schedule=dict(enabled=False)))
+    assert not failed and not again["changed"]
+
+
+def test_a_new_volume_is_made_with_its_schedule_in_its_own_location(cloud, run_module):
+    cloud.enforces = cloud.enforces + ("backup_schedule",)
+    failed, result = run_module(volume.main, args(cloud, location="dc1", size=2, backup_schedule={}))
+    assert not failed and result["volume"]["backup_schedule"] == dict(
+        backup_location="dc1", time="02:00", keep=7, password_file=os.path.join(cloud.state_dir, "backups", "dc1.key"))
+    assert cloud.volumes["data"]["backup_schedule"]["backup_location"] == "dc1"
