@@ -57,6 +57,8 @@ RUN_DIR = "/run/secure-cloud-iaas/volumes"
 BACKUPS_DIR = "/var/lib/secure-cloud-iaas/backups"
 GIB = 1024 ** 3
 CLOSE_TIMEOUT = 10
+# Seconds a restic command waits for another's lock on the repository (a prune holds it exclusively).
+RESTIC_LOCK_WAIT = 300
 # The tools on the engine's host and the Debian packages that have them.
 TOOLS = {"gocryptfs": "gocryptfs", "mkfs.ext4": "e2fsprogs", "resize2fs": "e2fsprogs", "fsfreeze": "util-linux",
          "restic": "restic"}
@@ -450,8 +452,25 @@ class Volumes(object):
         return dict(self._backup_result(name, rec), kind="backup", restic_id=rec["restic_id"], path=rec["path"])
 
     def _restic(self, location, password_file, args, what):
-        return self._cmd(["restic", "--no-cache", "-q", "-r", self.repository(location), "--password-file", password_file]
-                         + args, what)
+        return self._restic_cmd(["restic", "--no-cache", "-q", "-r", self.repository(location), "--password-file",
+                                 password_file] + args, what)
+
+    def _restic_cmd(self, argv, what):
+        """restic, waiting while another restic holds the repository's lock (the host agent's
+        scheduled backup, or another controller's): this restic has no --retry-lock of its own.
+        A lock whose process is gone (killed mid-backup) is removed: ``restic unlock`` removes
+        only such stale locks."""
+        repo = argv[argv.index("-r") + 1]
+        password_file = argv[argv.index("--password-file") + 1]
+        deadline = time.monotonic() + RESTIC_LOCK_WAIT
+        while True:
+            try:
+                return self._cmd(argv, what)
+            except ProviderError as exc:
+                if "already locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+            self.run(["restic", "--no-cache", "-q", "-r", repo, "--password-file", password_file, "unlock"])
+            time.sleep(1)
 
     def _init_repository(self, location, password_file):
         repo = self.repository(location)
@@ -464,16 +483,16 @@ class Volumes(object):
         args = ["backup", "--json", "--host", "secure-cloud-iaas"]
         for tag in ("volume=%s" % vname,) + tuple(tags):
             args += ["--tag", tag]
-        out = self._cmd(["restic", "--no-cache", "-r", self.repository(location), "--password-file", password_file]
-                        + args + [self.data(vname)], "back up volume %s" % vname)
+        out = self._restic_cmd(["restic", "--no-cache", "-r", self.repository(location), "--password-file", password_file]
+                               + args + [self.data(vname)], "back up volume %s" % vname)
         summary = next((json.loads(line) for line in out.splitlines()
                         if line.startswith("{") and '"summary"' in line), None)
         if summary is None:
             raise ProviderError("restic gave no summary for the backup of %s" % vname)
         return summary
 
-    def _record_backup(self, name, vname, location, password_file, summary, labels, scheduled=False):
-        rec = self.store.get(KIND, vname)
+    def _record_backup(self, name, vname, rec, location, password_file, summary, labels, scheduled=False):
+        """REC: the volume's record as it was when it was read."""
         incremental = any(r["volume"] == vname and r["location"] == location
                           for r in self.store.list(BACKUP_KIND).values())
         backup = dict(id="backup-%s" % summary["snapshot_id"], restic_id=summary["snapshot_id"], volume=vname,
@@ -490,14 +509,15 @@ class Volumes(object):
         vname, location = volume["name"], spec["location"]
         self._init_repository(location, password_file)
         was_open = self._is_mounted(self.data(vname))
-        self.open(vname, self.store.get(KIND, vname))
+        rec = self.store.get(KIND, vname)
+        self.open(vname, rec)
         try:
             summary = self._restic_backup(vname, location, password_file,
                                           tags=("scheduled=%s" % vname,) if scheduled else ())
         finally:
             if not was_open:
                 self.close(vname)
-        return self._record_backup(spec["name"], vname, location, password_file, summary, spec["labels"], scheduled)
+        return self._record_backup(spec["name"], vname, rec, location, password_file, summary, spec["labels"], scheduled)
 
     def update_backup(self, current, labels):
         rec = self.store.get(BACKUP_KIND, current["name"])
@@ -569,7 +589,7 @@ class Volumes(object):
             # busy mount and can be run again.
             summary = self._restic_backup(vname, location, password_file, tags=("scheduled=%s" % vname,))
             with self.store.lock():
-                self._record_backup(bname, vname, location, password_file, summary, {}, scheduled=True)
+                self._record_backup(bname, vname, rec, location, password_file, summary, {}, scheduled=True)
         with self.store.lock():
             pruned = backups_to_prune(vname, schedule["keep"], self.list_backups())
             for name in pruned:

@@ -202,10 +202,13 @@ def scheduled_backup_name(volume, slot):
 
 
 def due_backup(volume, schedule, backups, now):
-    """The name of the backup VOLUME's schedule wants now, or None when it exists. A new schedule's
-    first backup is due at once (its slot is the latest one passed)."""
+    """The name of the backup VOLUME's schedule wants now, or None when it exists, or a later day's does
+    (the clock was set back: the day is not taken twice). A new schedule's first backup is due at once
+    (its slot is the latest one passed)."""
     name = scheduled_backup_name(volume, schedule_slot(schedule["time"], now))
-    return None if any(b["name"] == name for b in backups) else name
+    if any(b["name"] == name or (b["volume"] == volume and b.get("scheduled") and b["name"] > name) for b in backups):
+        return None
+    return name
 
 
 def backups_to_prune(volume, keep, backups):

@@ -36,6 +36,9 @@ def test_the_first_backup_is_due_at_once_then_once_a_day():
     taken = [backup("data-20261205")]
     assert due_backup("data", SCHEDULE, taken, at("2026-12-06 02:29")) is None
     assert due_backup("data", SCHEDULE, taken, at("2026-12-06 02:30")) == "data-20261206"
+    # A later day's backup is there (the clock was set back): not taken twice.
+    assert due_backup("data", SCHEDULE, [backup("data-20261207")], at("2026-12-06 03:00")) is None
+    assert due_backup("data", SCHEDULE, [backup("data-20261207", scheduled=False)], at("2026-12-06 03:00")) == "data-20261206"
     # Another volume's backups are not this one's.
     assert due_backup("logs", SCHEDULE, taken, at("2026-12-06 02:29")) == "logs-20261205"
 
