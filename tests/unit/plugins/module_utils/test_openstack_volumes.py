@@ -54,7 +54,8 @@ def test_encrypted_volume_is_of_the_encrypted_type_in_the_zone_with_its_labels(c
     assert body["name"] == "sciaas-vol-data"
     assert body["metadata"]["sciaas_label_tier"] == "db" and body["metadata"]["secure_cloud.iaas.managed"] == "true"
     assert vol == dict(name="data", location="fra1", size=10, encrypted=True, instance=None, mount_path=None,
-                       key_file=None, source=None, follow_vip=None, status="available", labels=dict(tier="db"),
+                       key_file=None, source=None, follow_vip=None, backup_schedule=None, status="available",
+                       labels=dict(tier="db"),
                        provider="openstack",
                        id=only(cloud.volumes)["id"])
     # Cinder keeps the key: nothing was read from the key file, and the cloud holds what is read back.
