@@ -451,25 +451,21 @@ class Volumes(object):
         rec = self.store.get(BACKUP_KIND, name)
         return dict(self._backup_result(name, rec), kind="backup", restic_id=rec["restic_id"], path=rec["path"])
 
-    def _restic(self, location, password_file, args, what):
-        return self._restic_cmd(["restic", "--no-cache", "-q", "-r", self.repository(location), "--password-file",
-                                 password_file] + args, what)
-
-    def _restic_cmd(self, argv, what):
-        """restic, waiting while another restic holds the repository's lock (the host agent's
-        scheduled backup, or another controller's): this restic has no --retry-lock of its own.
-        A lock whose process is gone (killed mid-backup) is removed: ``restic unlock`` removes
-        only such stale locks."""
-        repo = argv[argv.index("-r") + 1]
-        password_file = argv[argv.index("--password-file") + 1]
+    def _restic(self, location, password_file, args, what, quiet=True):
+        """restic on LOCATION's repository, waiting while another restic holds its lock (the host
+        agent's scheduled backup, or another controller's): this restic has no --retry-lock of its
+        own. A lock whose process is gone (killed mid-backup) is cleared: ``restic unlock``
+        removes only such stale locks."""
+        base = ["restic", "--no-cache"] + (["-q"] if quiet else []) + ["-r", self.repository(location),
+                                                                      "--password-file", password_file]
         deadline = time.monotonic() + RESTIC_LOCK_WAIT
         while True:
             try:
-                return self._cmd(argv, what)
+                return self._cmd(base + args, what)
             except ProviderError as exc:
                 if "already locked" not in str(exc) or time.monotonic() > deadline:
                     raise
-            self.run(["restic", "--no-cache", "-q", "-r", repo, "--password-file", password_file, "unlock"])
+            self.run(base + ["unlock"])
             time.sleep(1)
 
     def _init_repository(self, location, password_file):
@@ -483,8 +479,8 @@ class Volumes(object):
         args = ["backup", "--json", "--host", "secure-cloud-iaas"]
         for tag in ("volume=%s" % vname,) + tuple(tags):
             args += ["--tag", tag]
-        out = self._restic_cmd(["restic", "--no-cache", "-r", self.repository(location), "--password-file", password_file]
-                               + args + [self.data(vname)], "back up volume %s" % vname)
+        # Not quiet: the summary is among what it prints.
+        out = self._restic(location, password_file, args + [self.data(vname)], "back up volume %s" % vname, quiet=False)
         summary = next((json.loads(line) for line in out.splitlines()
                         if line.startswith("{") and '"summary"' in line), None)
         if summary is None:
