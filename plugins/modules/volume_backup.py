@@ -126,6 +126,12 @@ volume_backup:
       description: Whether an earlier backup of the volume in this location existed, so only changes were stored.
       type: bool
       sample: true
+    repository:
+      description:
+        - Where in the backup location the provider keeps it. On the C(docker) provider the restic repository
+          on the Docker host; on C(openstack) the backup store's container.
+      type: str
+      sample: /var/lib/secure-cloud-iaas/backups/fra2
     scheduled:
       description:
         - Whether the volume's backup schedule took it (O(secure_cloud.iaas.volume#module:backup_schedule)); the

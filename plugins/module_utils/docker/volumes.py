@@ -444,8 +444,8 @@ class Volumes(object):
     def _backup_result(name, rec):
         return backup_result(name, rec["volume"], rec["location"], rec["volume_location"], rec["size"],
                              rec["incremental"], added_bytes=rec.get("added_bytes"), created=rec["created_at"],
-                             scheduled=rec.get("scheduled"), labels=rec.get("labels"), provider="docker",
-                             resource_id=rec["id"])
+                             scheduled=rec.get("scheduled"), repository=Volumes.repository(rec["location"]),
+                             labels=rec.get("labels"), provider="docker", resource_id=rec["id"])
 
     def backup_source(self, name):
         rec = self.store.get(BACKUP_KIND, name)

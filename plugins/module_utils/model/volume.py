@@ -107,12 +107,13 @@ def snapshot_result(name, volume, location, size, encrypted, created=None, label
 
 
 def backup_result(name, volume, location, volume_location, size, incremental, added_bytes=None, created=None,
-                  scheduled=False, labels=None, provider=None, resource_id=None):
+                  scheduled=False, repository=None, labels=None, provider=None, resource_id=None):
     """``location`` is the backup location; ``added_bytes`` what this backup stored that earlier ones had not;
-    ``scheduled``: taken by the volume's backup schedule (and pruned by it)."""
+    ``scheduled``: taken by the volume's backup schedule (and pruned by it); ``repository``: where in the
+    location the provider keeps it (a path or a container name)."""
     return dict(name=name, volume=volume, location=location, volume_location=volume_location, size=size,
                 incremental=bool(incremental), added_bytes=added_bytes, created=created, scheduled=bool(scheduled),
-                encrypted=True, labels=dict(labels or {}), provider=provider, id=resource_id)
+                repository=repository, encrypted=True, labels=dict(labels or {}), provider=provider, id=resource_id)
 
 
 def default_mount_path(name):

@@ -439,7 +439,8 @@ class Volumes(object):
         values, labels = read_meta(backup.metadata)
         return backup_result(values.get("name"), values.get("volume"), values.get("location"),
                              values.get("volume_location"), backup.size, backup.is_incremental, added_bytes=None,
-                             created=backup.created_at, labels=labels, provider=PROVIDER_NAME, resource_id=backup.id)
+                             created=backup.created_at, repository=backup.container, labels=labels,
+                             provider=PROVIDER_NAME, resource_id=backup.id)
 
     def list_backups(self):
         return sorted((self._backup_from(b) for b in self._backups()), key=lambda b: b["name"])
