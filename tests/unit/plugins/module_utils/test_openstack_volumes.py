@@ -316,6 +316,7 @@ def test_backups_go_to_the_location_zone_and_container_and_chain_within_it(cloud
     assert (first["name"], first["volume"], first["location"], first["volume_location"], first["size"]) == \
         ("b1", "data", "fra1", "fra1", 10)
     assert first["encrypted"] is True and first["added_bytes"] is None and first["labels"] == dict(k="v")
+    assert (first["repository"], other["repository"]) == ("sciaas-backups-fra1", "sciaas-backups-nova")
     assert fresh(provider).list_volume_backups() == [first, second, other]
 
 
