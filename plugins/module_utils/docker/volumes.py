@@ -35,6 +35,8 @@ deduplicated, so every backup after the first stores only what changed.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import shutil
@@ -110,10 +112,11 @@ class Volumes(object):
         return [self._result(name, rec) for name, rec in sorted(self.store.list(KIND).items())]
 
     def _result(self, name, rec):
-        status = "in-use" if rec.get("instance") else "available"
+        instance = self.attached_to(rec)
+        status = "in-use" if instance else "available"
         if not os.path.exists(self.image(name)):
             status = "error: image file missing"
-        return volume_result(name, rec["location"], rec["size"], rec["encrypted"], instance=rec.get("instance"),
+        return volume_result(name, rec["location"], rec["size"], rec["encrypted"], instance=instance,
                              mount_path=rec.get("mount_path"), key_file=rec.get("key_file"), source=rec.get("source"),
                              follow_vip=rec.get("follow_vip"), backup_schedule=rec.get("backup_schedule"), status=status,
                              labels=rec.get("labels"), provider="docker", resource_id=rec["id"])
@@ -212,9 +215,7 @@ class Volumes(object):
             self.store.put(KIND, name, rec)
             if rec["follow_vip"]:
                 self.follow()
-                rec = self.store.get(KIND, name)
-                if not rec.get("instance"):
-                    self.close(name)
+                self.close_unless_used(name)
                 return self._result(name, rec)
             if not spec.get("instance"):
                 self.close(name)
@@ -245,13 +246,19 @@ class Volumes(object):
             if field in changes:
                 rec[field] = changes[field]
         if "follow_vip" in changes:
-            rec["follow_vip"] = changes["follow_vip"]
-            if changes["follow_vip"]:
-                rec["mount_path"] = changes.get("mount_path") or rec.get("mount_path")
-        self.store.put(KIND, current["name"], rec)
+            with self._volume_lock(current["name"]):
+                # Stopped: it stays where the vip last took it. Started: where it was attached
+                # is the vip's business from now on (follow() fences that instance if the vip is elsewhere).
+                rec["instance"] = self.attached_to(rec) if not changes["follow_vip"] else None
+                rec["fence"] = current.get("instance") if changes["follow_vip"] else None
+                if changes["follow_vip"]:
+                    rec["mount_path"] = changes.get("mount_path") or rec.get("mount_path")
+                rec["follow_vip"] = changes["follow_vip"]
+                self.store.put(KIND, current["name"], rec)
+        else:
+            self.store.put(KIND, current["name"], rec)
         if rec.get("follow_vip"):
             self.follow()
-            rec = self.store.get(KIND, current["name"])
         return self._result(current["name"], rec)
 
     def _grow_image(self, name, size):
@@ -322,8 +329,45 @@ class Volumes(object):
         self._remove_quietly(current["name"])
 
     # -- a volume that follows a vip ---------------------------------------------------------
+    # Where such a volume is attached is read from the guests, never written to the store: its
+    # move takes only the volume's own lock, never the store's, which a module may hold for minutes
+    # (a failover must not wait for a backup or an instance's stop).
+    @contextlib.contextmanager
+    def _volume_lock(self, name):
+        """The volume's own lock: every change of where it is mounted (a move, the end of following,
+        closing it on the host) takes it."""
+        os.makedirs(RUN_DIR, mode=0o700, exist_ok=True)
+        fd = os.open(os.path.join(RUN_DIR, ".%s.lock" % name), os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)
+
     def following(self):
         return dict((n, r) for n, r in self.store.list(KIND).items() if r.get("follow_vip"))
+
+    def _candidates(self, rec):
+        """The instances a following volume may be mounted in: the vip's allowed ones, and the one
+        it was attached to before it followed."""
+        vip = self.store.get(VIP_KIND, rec["follow_vip"]) or {}
+        return list(vip.get("allowed_instances", [])) + [i for i in [rec.get("fence")] if i]
+
+    def _having(self, rec):
+        """[(instance, pid)] of the running instances that have the following volume mounted now."""
+        out = []
+        for instance in dict.fromkeys(self._candidates(rec)):
+            pid = self._running_pid(instance)
+            if pid and guest.mounted_at(rec["mount_path"], pid):
+                out.append((instance, pid))
+        return out
+
+    def attached_to(self, rec):
+        """The instance the volume is attached to (for one that follows a vip: read from the guests)."""
+        if not rec.get("follow_vip"):
+            return rec.get("instance")
+        having = self._having(rec)
+        return having[0][0] if having else None
 
     def vip_holder(self, vip_name):
         """The instance that has the vip's address now (read from the network), or None."""
@@ -337,34 +381,44 @@ class Volumes(object):
         return None
 
     def follow(self, apply=True):
-        """Each volume that follows a vip attached where the vip is: [what moved (would move)].
+        """Each volume that follows a vip mounted where the vip is, and nowhere else: [what moved
+        (would move)].
 
-        The old holder is fenced first (its processes that use the volume are killed and the mount
-        taken away), then the new one gets it: never two at once."""
+        Every other instance that has it is fenced first (its processes that use the volume are
+        killed and the mount taken away), then the holder gets it: never two at once."""
         moved = []
-        for name, rec in sorted(self.following().items()):
-            holder = self.vip_holder(rec["follow_vip"])
-            if holder is None:
-                # With no holder (both down) the volume stays where it was, fenced by that instance's death.
-                continue
-            if holder == rec.get("instance") and guest.mounted_at(rec["mount_path"], self._running_pid(holder)):
-                continue
-            moved.append("volume %s to %s (follows vip %s)" % (name, holder, rec["follow_vip"]))
-            if apply:
-                self.move(name, rec, holder)
+        for name in sorted(self.following()):
+            with self._volume_lock(name):
+                rec = self.store.get(KIND, name)
+                if not rec or not rec.get("follow_vip"):
+                    continue  # changed since it was listed
+                holder = self.vip_holder(rec["follow_vip"])
+                if holder is None:
+                    # With no holder (both down) the volume stays where it was, fenced by that instance's death.
+                    continue
+                having = self._having(rec)
+                if [i for i, _pid in having] == [holder]:
+                    continue
+                moved.append("volume %s to %s (follows vip %s)" % (name, holder, rec["follow_vip"]))
+                if apply:
+                    self._move(name, rec, holder, having)
         return moved
 
-    def move(self, name, rec, holder):
+    def _move(self, name, rec, holder, having):
         data = self.open(name, rec)
-        old = rec.get("instance")
-        old_pid = self._running_pid(old) if old and old != holder else None
-        if old_pid:
-            guest.fence_mount(old_pid, container_name(old), rec["mount_path"], os.stat(data).st_dev)
+        for instance, pid in having:
+            if instance != holder:
+                guest.fence_mount(pid, container_name(instance), rec["mount_path"], os.stat(data).st_dev)
         new_pid = self._running_pid(holder)
-        if new_pid:
+        if new_pid and holder not in [i for i, _pid in having]:
             guest.inject_mount(new_pid, container_name(holder), data, rec["mount_path"])
-        rec["instance"] = holder
-        self.store.put(KIND, name, rec)
+
+    def close_unless_used(self, name):
+        """Close a volume that follows a vip on the host unless an instance has it now."""
+        with self._volume_lock(name):
+            rec = self.store.get(KIND, name)
+            if rec is None or not rec.get("follow_vip") or not self._having(rec):
+                self.close(name)
 
     def mounts_of(self, instance):
         """[(host path, guest path)] of the volumes attached to INSTANCE, each opened on the host:
@@ -512,7 +566,11 @@ class Volumes(object):
                                           tags=("scheduled=%s" % vname,) if scheduled else ())
         finally:
             if not was_open:
-                self.close(vname)
+                if rec.get("follow_vip"):
+                    # The vip may have taken it to an instance meanwhile.
+                    self.close_unless_used(vname)
+                else:
+                    self.close(vname)
         return self._record_backup(spec["name"], vname, rec, location, password_file, summary, spec["labels"], scheduled)
 
     def update_backup(self, current, labels):
@@ -572,7 +630,7 @@ class Volumes(object):
             rec = self.store.get(KIND, vname)
             if rec is None or rec.get("backup_schedule") != schedule or self.store.get(BACKUP_KIND, bname):
                 return []  # changed or taken since it was found due
-            attached = bool(rec.get("instance")) and self._is_mounted(self.data(vname))
+            attached = self._is_mounted(self.data(vname))
             if not attached:
                 # Detached: nothing else opens it meanwhile, so it is read under the lock.
                 self.create_backup(dict(name=bname, location=location, labels={}), dict(name=vname), password_file,

@@ -101,14 +101,13 @@ class Agent(object):
 
     def follow_volumes(self):
         """Volumes that follow a vip go where it is now (the fast check: a file read per allowed
-        instance); skipped while a module holds the store's lock (it checks them itself)."""
+        instance). Each move takes only the volume's own lock, so a module that holds the store's
+        lock (a backup, an instance's stop) does not hold up a failover's data."""
         if not self.provider.volumes.following():
             return False
-        with self.provider.store.lock_if_free() as free:
-            if free:
-                moved = self.provider.volumes.follow()
-                if moved:
-                    _log("moved: %s" % ", ".join(moved))
+        moved = self.provider.volumes.follow()
+        if moved:
+            _log("moved: %s" % ", ".join(moved))
         return True
 
     def reconcile(self, full):
