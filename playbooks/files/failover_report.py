@@ -179,12 +179,12 @@ def svg(report):
 def side_by_side(runs):
     """Lines that put the runs next to each other: what each asked, its adverts, its figures."""
     machine = sorted(set("%s provider, %s CPUs" % (r["provider"] or "docker", r["cpus"] or "?") for r in runs))
+    row = "  %%-%ds %%-18s %%-7s %%-28s %%-18s %%s" % max(len(r["label"]) for r in runs)
     lines = ["== side by side (%s): outage a client sees, in ms" % "; ".join(machine),
-             "  %-34s %-18s %-7s %-26s %-18s %s" % ("run", "asks", "advert", "unplanned median/p95/max",
-                                                     "planned median/max", "unplanned median by mode")]
+             row % ("run", "asks", "advert", "unplanned median/p95/max", "planned median/max", "unplanned median by mode")]
     for run in runs:
         s, p = run["summary"], run["planned_summary"]
-        lines.append("  %-34s %-18s %-7s %-26s %-18s %s" % (
+        lines.append(row % (
             run["label"], "GET " + run["path"], "%s s" % run["advert_int"],
             "%s / %s / %s (%d)" % (s["median_ms"], s["p95_ms"], s["max_ms"], s["trials"]),
             "%s / %s (%d)" % (p["median_ms"], p["max_ms"], p["trials"]) if p["trials"] else "-",
