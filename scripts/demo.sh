@@ -59,6 +59,14 @@ if site:
           f"{site['gateway']['public_ip']} on the public vlan, {site['gateway']['site_ip']} on {site['network']} {site['cidr']}")
     print(f"  customer {site['host']['name']:<20} container {site['host']['container']}, {site['host']['ip']}; "
           f"the service answered it through the tunnel from {site['answered_by']}")
+data = s.get("data", {"enabled": False})
+if not data["enabled"]:
+    print("  data     off (site_data_enabled: false, or failover off)")
+elif data.get("status") == "missing":
+    print(f"  data     {data['name']:<20} missing")
+else:
+    print(f"  data     {data['name']:<20} {data['size']} GiB, {'encrypted, key ' + str(data['key_file']) + ' (0600)' if data['encrypted'] else 'not encrypted'}; "
+          f"on {data['instance'] or 'no instance yet'} at {data['mount_path']}, follows vip {data['follow_vip']}")
 for host, line in sorted(s["hardening_lines"].items()):
     print(f"  hardened {host:<20} {line}")
 print(f"  report   {s['compliance']['report'] or 'off (site_compliance_enabled: false)'}")
@@ -69,11 +77,16 @@ print(f"  summary  {out}/summary.json; admin key {out}/id_ed25519 (private, 0600
 print()
 print("Reach the service from the client:")
 print(f"  docker exec sciaas-{client['name']} curl -s {vip['service']}")
+if data["enabled"]:
+    print("Store and read a value on the pair's data volume, through the vip:")
+    print(f"  docker exec sciaas-{client['name']} curl -s -X PUT --data hello {vip['service']}data/greeting")
+    print(f"  docker exec sciaas-{client['name']} curl -s {vip['service']}data/greeting")
 if site:
     print("Reach the service from the customer's site host, through the VPN tunnel:")
     print(f"  docker exec {site['host']['container']} curl -s {vip['service']}")
 print("Failover drill (stops the active instance, the standby answers"
-      + (" the client and the site host" if site else "") + ", then starts it again):")
+      + (" the client and the site host" if site else "")
+      + (" and has what the active wrote on the data volume" if data["enabled"] else "") + ", then starts it again):")
 print("  .venv/bin/ansible-playbook -i playbooks/inventory playbooks/site/drill.yml")
 print("Tear down (removes what site.yml made, nothing else):")
 print("  .venv/bin/ansible-playbook playbooks/teardown.yml")

@@ -11,6 +11,9 @@ and for the run, unplanned failovers and planned switchovers apart: median,
 sample at which more than one instance held the vip (from the kernel's address
 events), with those outside any trial's disturbance window (fault until the
 repaired node is BACKUP plus the settle time) counted as "after settling".
+A run records what its probe asked: GET / (the vip alone) or GET /data/KEY
+(the vip and the pair's data volume that follows it); the report ends with the
+runs side by side, each with its advertisement interval, and the machine.
 
 Usage: failover_report.py OUT.json OUT.svg RUN.json [RUN.json ...]
 """
@@ -97,9 +100,15 @@ def measure(run):
     unplanned = [t for t in trials if t["mode"] != PLANNED]
     summary = dict(summarise(unplanned), probes=len(samples), double_holder_samples=len(doubles),
                    double_holder_samples_after_settling=sum(1 for d in doubles if d["after_settling"]))
+    modes = sorted(set(t["mode"] for t in unplanned))
     return {
         "label": run["label"],
         "advert_int": run.get("advert_int"),
+        # Runs recorded before the probe took a path asked GET /.
+        "path": run.get("path", "/"),
+        "provider": run.get("provider"),
+        "cpus": run.get("cpus"),
+        "by_mode": dict((m, summarise([t for t in unplanned if t["mode"] == m])) for m in modes),
         "trials": trials,
         "summary": summary,
         "planned_summary": summarise([t for t in trials if t["mode"] == PLANNED]),
@@ -167,6 +176,22 @@ def svg(report):
     return "\n".join(out) + "\n"
 
 
+def side_by_side(runs):
+    """Lines that put the runs next to each other: what each asked, its adverts, its figures."""
+    machine = sorted(set("%s provider, %s CPUs" % (r["provider"] or "docker", r["cpus"] or "?") for r in runs))
+    row = "  %%-%ds %%-18s %%-7s %%-28s %%-18s %%s" % max(len(r["label"]) for r in runs)
+    lines = ["== side by side (%s): outage a client sees, in ms" % "; ".join(machine),
+             row % ("run", "asks", "advert", "unplanned median/p95/max", "planned median/max", "unplanned median by mode")]
+    for run in runs:
+        s, p = run["summary"], run["planned_summary"]
+        lines.append(row % (
+            run["label"], "GET " + run["path"], "%s s" % run["advert_int"],
+            "%s / %s / %s (%d)" % (s["median_ms"], s["p95_ms"], s["max_ms"], s["trials"]),
+            "%s / %s (%d)" % (p["median_ms"], p["max_ms"], p["trials"]) if p["trials"] else "-",
+            ", ".join("%s %s" % (m, v["median_ms"]) for m, v in sorted(run["by_mode"].items()))))
+    return lines
+
+
 def main(argv):
     if len(argv) < 4:
         sys.stderr.write(__doc__)
@@ -197,6 +222,7 @@ def main(argv):
         if p["trials"]:
             print("  planned (%d):   median %s ms  p95 %s ms  max %s ms  failed requests %d" % (
                 p["trials"], p["median_ms"], p["p95_ms"], p["max_ms"], p["failed_requests"]))
+    print("\n".join(side_by_side(runs)))
     return 0
 
 

@@ -16,16 +16,23 @@ On the Docker host, as root:
   * each planned trial moves the vip to the standby through the
     secure_cloud.iaas.vip module (holder), as an operator would.
 
+With --path /data/KEY the probe asks the demo service's data API instead of
+GET /: it stores a random value there through the vip first, and an answer
+counts only when it is that value, read from the pair's data volume, which
+follows the vip (playbooks/vars/site.yml: site_data_volume). The outage is
+then the vip's move and the volume's together.
+
 Writes one raw JSON file (samples, holder events, trials).
 Usage: failover_trials.py --pair A,B --client C --vip IP --trials N --label L --out FILE
        [--modes keepalived_killed,instance_stopped,network_cut] [--advert-int S] [--settle S]
-       [--interface IFACE] [--planned M --vip-name NAME --instance-prefix P]
+       [--interface IFACE] [--planned M --vip-name NAME --instance-prefix P] [--path /data/KEY]
 The pair's container names are their instance names with --instance-prefix
 (sciaas- on the docker provider) in front, as the vip module names them.
 """
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -78,12 +85,21 @@ class HolderWatch:
 class Probe:
     """The client's probe, streamed back here."""
 
-    def __init__(self, client, vip):
+    def __init__(self, client, vip, path="/"):
         self.samples = []
-        self.proc = subprocess.Popen(
-            ["docker", "exec", "-i", client, "python3", "/usr/local/bin/vip_probe.py", vip],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
+        argv = ["docker", "exec", "-i", client, "python3", "/usr/local/bin/vip_probe.py", vip, "--path", path]
+        if path != "/":
+            # A new value each run: an answer left from an earlier run never counts.
+            argv += ["--put", "probe-%s" % os.urandom(8).hex()]
+        self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                     text=True, bufsize=1)
         threading.Thread(target=self.read, daemon=True).start()
+
+    def check_running(self):
+        """The probe gives up at once when it cannot store its value: say why, rather than
+        wait for answers that never come."""
+        if self.proc.poll() is not None:
+            raise RuntimeError("the probe stopped: %s" % self.proc.stderr.read().strip())
 
     def read(self):
         for line in self.proc.stdout:
@@ -145,6 +161,7 @@ def main():
     ap.add_argument("--planned", type=int, default=0, help="planned switchovers after the unplanned trials")
     ap.add_argument("--vip-name", help="the vip's name in the vip module (for --planned)")
     ap.add_argument("--instance-prefix", default="sciaas-")
+    ap.add_argument("--path", default="/", help="what the probe asks: / (the vip) or /data/KEY (the vip and the data volume)")
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
     pair = args.pair.split(",")
@@ -154,13 +171,14 @@ def main():
     watches = {n: HolderWatch(n, args.vip, events, lock) for n in pair}
     for watch in watches.values():
         watch.start()
-    probe = Probe(args.client, args.vip)
+    probe = Probe(args.client, args.vip, args.path)
     time.sleep(1.0)
     if args.planned and not args.vip_name:
         ap.error("--planned needs --vip-name")
     schedule = [modes[i % len(modes)] for i in range(args.trials)] + ["planned_switchover"] * args.planned
     trials = []
     try:
+        probe.check_running()
         for i, mode in enumerate(schedule):
             # After a reconfiguration (slow adverts) the pair needs a few
             # adverts to elect a master; a trial starts from one holder.
@@ -217,7 +235,8 @@ def main():
         for watch in watches.values():
             watch.stop()
         with open(args.out, "w", encoding="utf-8") as handle:
-            json.dump({"label": args.label, "advert_int": args.advert_int, "vip": args.vip,
+            json.dump({"label": args.label, "advert_int": args.advert_int, "vip": args.vip, "path": args.path,
+                       "provider": "docker", "cpus": os.cpu_count(),
                        "pair": pair, "trials": trials, "samples": probe.samples,
                        "holder_events": sorted(events), "settle": args.settle}, handle)
     return 0

@@ -99,3 +99,29 @@ def test_planned_switchovers_are_summarised_apart_from_failures():
     assert 295 <= result["summary"]["max_ms"] <= 315
     assert result["planned_summary"]["trials"] == 1
     assert 45 <= result["planned_summary"]["max_ms"] <= 65
+
+
+def test_runs_with_and_without_the_data_volume_side_by_side(tmp_path, capsys):
+    def run(label, path, gap, extra=None):
+        out = {"label": label, "advert_int": 0.05, "settle": 0.5, "holder_events": [[100.0, "a", True]],
+               "samples": probes(100.0, 101.0) + probes(101.0 + gap, 103.0),
+               "trials": [{"trial": 1, "mode": "instance_stopped", "active": "a", "standby": "b", "t_break": 101.0,
+                           "t_recovered": 101.0 + gap, "recovered": True, "t_repaired": 102.0, "t_settled": 102.5}]}
+        out.update(extra or {})
+        path_file = tmp_path / ("%s.json" % label)
+        path_file.write_text(json.dumps(out))
+        return str(path_file)
+    # A run recorded before the probe took a path asked GET /.
+    plain = run("defaults", None, 0.15)
+    data = run("defaults_data", "/data/probe", 0.4, {"path": "/data/probe", "provider": "docker", "cpus": 2})
+    out_json = tmp_path / "report.json"
+    assert failover_report.main(["x", str(out_json), str(tmp_path / "r.svg"), plain, data]) == 0
+    runs = json.loads(out_json.read_text())["runs"]
+    assert [r["path"] for r in runs] == ["/", "/data/probe"]
+    assert 395 <= runs[1]["by_mode"]["instance_stopped"]["median_ms"] <= 415
+    text = capsys.readouterr().out.splitlines()
+    table = text[text.index(next(line for line in text if line.startswith("== side by side"))):]
+    assert "docker provider, 2 CPUs" in table[0]
+    assert table[2].split()[:3] == ["defaults", "GET", "/"]
+    assert table[3].split()[:3] == ["defaults_data", "GET", "/data/probe"]
+    assert "instance_stopped" in table[3]
