@@ -510,8 +510,8 @@ class Volumes(object):
         agent's scheduled backup, or another controller's): this restic has no --retry-lock of its
         own. A lock whose process is gone (killed mid-backup) is cleared: ``restic unlock``
         removes only such stale locks."""
-        base = ["restic", "--no-cache"] + (["-q"] if quiet else []) + ["-r", self.repository(location),
-                                                                      "--password-file", password_file]
+        base = ["restic", "--no-cache"] + (["-q"] if quiet else [])
+        base += ["-r", self.repository(location), "--password-file", password_file]
         deadline = time.monotonic() + RESTIC_LOCK_WAIT
         while True:
             try:
