@@ -47,7 +47,8 @@ BACKUP_SCHEDULE_SPEC = dict(
     backup_location=dict(type="str"),
     time=dict(type="str", default="02:00"),
     keep=dict(type="int", default=7),
-    password_file=dict(type="path"),
+    # A path, not a secret: said so, or Ansible warns of a missing no_log for its name.
+    password_file=dict(type="path", no_log=False),
 )
 
 VOLUME_ARGUMENT_SPEC = dict(
@@ -80,7 +81,8 @@ VOLUME_BACKUP_ARGUMENT_SPEC = dict(
     name=dict(type="str", required=True),
     volume=dict(type="str"),
     backup_location=dict(type="str"),
-    password_file=dict(type="path"),
+    # A path, not a secret: said so, or Ansible warns of a missing no_log for its name.
+    password_file=dict(type="path", no_log=False),
     labels=dict(type="dict"),
     state=dict(type="str", choices=["present", "absent"], default="present"),
 )
