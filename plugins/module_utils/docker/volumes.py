@@ -347,38 +347,24 @@ class Volumes(object):
     def following(self):
         return dict((n, r) for n, r in self.store.list(KIND).items() if r.get("follow_vip"))
 
-    def _candidates(self, rec):
-        """The instances a following volume may be mounted in: the vip's allowed ones, and the one
-        it was attached to before it followed."""
+    def _look(self, rec):
+        """(holder, having) of a following volume, each candidate's container read once: the allowed
+        instance that has the vip's address now (or None), and [(instance, pid)] of the running
+        instances that have the volume mounted, among the allowed ones and the one it was attached
+        to before it followed."""
         vip = self.store.get(VIP_KIND, rec["follow_vip"]) or {}
-        return list(vip.get("allowed_instances", [])) + [i for i in [rec.get("fence")] if i]
-
-    def _having(self, rec):
-        """[(instance, pid)] of the running instances that have the following volume mounted now."""
-        out = []
-        for instance in dict.fromkeys(self._candidates(rec)):
-            pid = self._running_pid(instance)
-            if pid and guest.mounted_at(rec["mount_path"], pid):
-                out.append((instance, pid))
-        return out
+        allowed = list(vip.get("allowed_instances", []))
+        pids = dict((i, self._running_pid(i)) for i in dict.fromkeys(allowed + [i for i in [rec.get("fence")] if i]))
+        holder = next((i for i in allowed if pids[i] and guest.holds_address(pids[i], vip["address"])), None)
+        having = [(i, pid) for i, pid in pids.items() if pid and guest.mounted_at(rec["mount_path"], pid)]
+        return holder, having
 
     def attached_to(self, rec):
         """The instance the volume is attached to (for one that follows a vip: read from the guests)."""
         if not rec.get("follow_vip"):
             return rec.get("instance")
-        having = self._having(rec)
+        having = self._look(rec)[1]
         return having[0][0] if having else None
-
-    def vip_holder(self, vip_name):
-        """The instance that has the vip's address now (read from the network), or None."""
-        vip = self.store.get(VIP_KIND, vip_name)
-        if vip is None:
-            return None
-        for instance in vip["allowed_instances"]:
-            pid = self._running_pid(instance)
-            if pid and guest.holds_address(pid, vip["address"]):
-                return instance
-        return None
 
     def follow(self, apply=True):
         """Each volume that follows a vip mounted where the vip is, and nowhere else: [what moved
@@ -392,11 +378,10 @@ class Volumes(object):
                 rec = self.store.get(KIND, name)
                 if not rec or not rec.get("follow_vip"):
                     continue  # changed since it was listed
-                holder = self.vip_holder(rec["follow_vip"])
+                holder, having = self._look(rec)
                 if holder is None:
                     # With no holder (both down) the volume stays where it was, fenced by that instance's death.
                     continue
-                having = self._having(rec)
                 if [i for i, _pid in having] == [holder]:
                     continue
                 moved.append("volume %s to %s (follows vip %s)" % (name, holder, rec["follow_vip"]))
@@ -414,10 +399,11 @@ class Volumes(object):
             guest.inject_mount(new_pid, container_name(holder), data, rec["mount_path"])
 
     def close_unless_used(self, name):
-        """Close a volume that follows a vip on the host unless an instance has it now."""
+        """Close the volume on the host, unless it follows a vip and an instance has it now (the vip
+        may have taken it there while it was open for something else)."""
         with self._volume_lock(name):
             rec = self.store.get(KIND, name)
-            if rec is None or not rec.get("follow_vip") or not self._having(rec):
+            if rec is None or not rec.get("follow_vip") or not self._look(rec)[1]:
                 self.close(name)
 
     def mounts_of(self, instance):
@@ -566,11 +552,7 @@ class Volumes(object):
                                           tags=("scheduled=%s" % vname,) if scheduled else ())
         finally:
             if not was_open:
-                if rec.get("follow_vip"):
-                    # The vip may have taken it to an instance meanwhile.
-                    self.close_unless_used(vname)
-                else:
-                    self.close(vname)
+                self.close_unless_used(vname)
         return self._record_backup(spec["name"], vname, rec, location, password_file, summary, spec["labels"], scheduled)
 
     def update_backup(self, current, labels):
